@@ -1,0 +1,87 @@
+//! `bench-model`: prefill and decode throughput of the engine on this machine.
+use super::ModelArgs;
+use clap::Args;
+use engine::bench::{bench_model, BenchConfig};
+use indicatif::ProgressBar;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct BenchModelArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Decode batch sizes.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+    pub batch: Vec<usize>,
+    /// Prompt lengths for the prefill measurement.
+    #[arg(long, value_delimiter = ',', default_value = "128,512")]
+    pub prompt_len: Vec<usize>,
+    /// Tokens already in each decoding sequence's KV cache.
+    #[arg(long, default_value_t = 128)]
+    pub context: usize,
+    #[arg(long, default_value_t = 16)]
+    pub decode_steps: usize,
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also write the figures as JSON.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+pub fn run(a: BenchModelArgs) -> anyhow::Result<()> {
+    let m = a.model.load()?;
+    let cfg = BenchConfig {
+        prompt_lens: a.prompt_len.clone(),
+        batches: a.batch.clone(),
+        context: a.context,
+        decode_steps: a.decode_steps,
+        repeats: a.repeats,
+        seed: a.seed,
+    };
+    let bar = ProgressBar::new_spinner();
+    let r = bench_model(&m, &cfg, &mut |msg| bar.set_message(msg.to_string()))?;
+    bar.finish_and_clear();
+    println!(
+        "model {}{}  threads {}  kernels {}  weights read per step {:.1} MB",
+        r.model,
+        if r.synthetic { " (synthetic)" } else { "" },
+        r.threads,
+        r.kernels,
+        r.weight_bytes as f64 / 1e6
+    );
+    println!("{:<10} {:>12} {:>10}", "prefill", "tokens/s", "step ms");
+    for p in &r.prefill {
+        println!(
+            "{:<10} {:>12.1} {:>10.1}",
+            p.prompt_len, p.tokens_per_s, p.step_ms
+        );
+    }
+    println!(
+        "{:<10} {:>8} {:>12} {:>10} {:>12}",
+        "decode", "context", "tokens/s", "step ms", "bookkeeping"
+    );
+    for d in &r.decode {
+        println!(
+            "{:<10} {:>8} {:>12.1} {:>10.2} {:>11.2}%",
+            format!("batch {}", d.batch),
+            d.context,
+            d.tokens_per_s,
+            d.step_ms,
+            d.bookkeeping_share * 100.0
+        );
+    }
+    if let Some(path) = a.json {
+        let text = serde_json::to_string_pretty(&r)?;
+        write_atomic(&path, &text)?;
+    }
+    Ok(())
+}
+
+/// Writes through a temp file so a failed run never leaves half a JSON behind.
+pub fn write_atomic(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text).map_err(|e| anyhow::anyhow!("writing {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! Command-line definitions and dispatch.
+mod bench_model;
+mod generate;
+mod models;
+mod tokenize;
+
+use clap::{Args, Parser, Subcommand};
+use engine::loader::{load, load_tokenizer, LoadOptions, LoadedModel};
+use engine::model::tokenizer::Tokenizer;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "goodput-lab",
+    version,
+    about = "Goodput Lab: prefill/decode interference and goodput on a real LLM engine"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List model cards or fetch real weights.
+    Models {
+        #[command(subcommand)]
+        action: models::ModelsAction,
+    },
+    /// Token ids of a text.
+    Tokenize(tokenize::TokenizeArgs),
+    /// Generate text from a prompt.
+    Generate(generate::GenerateArgs),
+    /// Prefill and decode speed of a model on this machine.
+    BenchModel(bench_model::BenchModelArgs),
+}
+
+/// Options every model-driven command shares.
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// Model card name (see `models list`) or path to a .gguf file.
+    #[arg(long, default_value = "smollm2-135m")]
+    pub model: String,
+    /// Use seeded random weights of the card's shape (no download needed).
+    #[arg(long)]
+    pub synthetic: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Seed for synthetic weights.
+    #[arg(long, default_value_t = 0)]
+    pub weights_seed: u64,
+}
+
+impl ModelArgs {
+    pub fn load_tokenizer(&self) -> anyhow::Result<Tokenizer> {
+        Ok(load_tokenizer(&self.model, self.synthetic)?)
+    }
+
+    pub fn load(&self) -> anyhow::Result<LoadedModel> {
+        let threads = self
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        Ok(load(&LoadOptions {
+            model: self.model.clone(),
+            synthetic: self.synthetic,
+            threads,
+            seed: self.weights_seed,
+        })?)
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Models { action } => models::run(action),
+        Command::Tokenize(a) => tokenize::run(a),
+        Command::Generate(a) => generate::run(a),
+        Command::BenchModel(a) => bench_model::run(a),
+    }
+}

@@ -1,0 +1,12 @@
+//! `goodput-lab`: the Goodput Lab command line (the workbench GUI arrives in a later issue).
+mod cli;
+
+use clap::Parser;
+
+fn main() {
+    let args = cli::Cli::parse();
+    if let Err(e) = cli::run(args) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

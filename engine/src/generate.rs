@@ -1,0 +1,70 @@
+//! Single-request text generation: prefill the prompt in one step, then decode token by token.
+use crate::error::{EngineError, Result};
+use crate::model::llama::Llama;
+use crate::sampler::{Sampler, SamplingParams};
+use crate::session::{Session, StepPart};
+use std::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct GenerateRequest {
+    pub prompt_ids: Vec<u32>,
+    pub max_tokens: usize,
+    pub sampling: SamplingParams,
+    /// Generation ends early at any of these ids (empty: always `max_tokens`).
+    pub stop_ids: Vec<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GenerateOutput {
+    pub output_ids: Vec<u32>,
+    pub prefill_ms: f64,
+    pub decode_ms: f64,
+}
+
+pub fn generate(
+    model: &Llama,
+    req: &GenerateRequest,
+    mut on_token: impl FnMut(u32),
+) -> Result<GenerateOutput> {
+    req.sampling.validate()?;
+    let max_ctx = model.weights.spec.max_context;
+    if req.prompt_ids.is_empty() {
+        return Err(EngineError::Invalid("the prompt is empty".into()));
+    }
+    let total = req.prompt_ids.len() + req.max_tokens;
+    if total > max_ctx {
+        return Err(EngineError::PromptTooLong {
+            len: total,
+            max: max_ctx,
+        });
+    }
+    let mut session = Session::with_capacity(model, total)?;
+    let mut sampler = Sampler::new(req.sampling);
+    let mut out = Vec::with_capacity(req.max_tokens);
+    let t0 = Instant::now();
+    let mut logits = session.step(&[StepPart {
+        seq: 0,
+        tokens: &req.prompt_ids,
+        want_logits: true,
+    }])?;
+    let prefill_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let t1 = Instant::now();
+    while out.len() < req.max_tokens {
+        let next = sampler.sample(&logits[0]);
+        out.push(next);
+        on_token(next);
+        if req.stop_ids.contains(&next) || out.len() == req.max_tokens {
+            break;
+        }
+        logits = session.step(&[StepPart {
+            seq: 0,
+            tokens: &[next],
+            want_logits: true,
+        }])?;
+    }
+    Ok(GenerateOutput {
+        output_ids: out,
+        prefill_ms,
+        decode_ms: t1.elapsed().as_secs_f64() * 1e3,
+    })
+}
