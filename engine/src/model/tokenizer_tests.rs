@@ -14,11 +14,7 @@ fn smollm() -> &'static Tokenizer {
     static TOKENIZER: OnceLock<Tokenizer> = OnceLock::new();
     TOKENIZER.get_or_init(|| {
         let card = cards::card("smollm2-135m").unwrap();
-        let path = if cards::has_weights(&card) {
-            cards::weights_path(&card).unwrap()
-        } else {
-            fetch::fetch(&card, &cards::models_dir(), &mut |_| {}).unwrap()
-        };
+        let path = fetch::ensure(&card).unwrap();
         let mut file = std::fs::File::open(path).unwrap();
         let content = Content::read(&mut file).unwrap();
         let start = Instant::now();
