@@ -30,6 +30,9 @@ pub struct BenchModelArgs {
 }
 
 pub fn run(a: BenchModelArgs) -> anyhow::Result<()> {
+    if let Some(path) = &a.json {
+        check_writable(path)?;
+    }
     let m = a.model.load()?;
     let cfg = BenchConfig {
         prompt_lens: a.prompt_len.clone(),
@@ -83,5 +86,21 @@ pub fn write_atomic(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, text).map_err(|e| anyhow::anyhow!("writing {}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    Ok(())
+}
+
+/// Fails before a long run if the output's folder does not exist.
+pub fn check_writable(path: &std::path::Path) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "--json {}: folder {} does not exist",
+            path.display(),
+            dir.display()
+        );
+    }
     Ok(())
 }

@@ -89,7 +89,7 @@ pub fn argmax(x: &[f32]) -> usize {
 
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
-    if a.len() % 8 == 0 && *simd::HAS_AVX2 {
+    if a.len().is_multiple_of(8) && *simd::HAS_AVX2 {
         // Safety: feature checked at run time.
         return unsafe { simd::dot_avx2(a, b) };
     }
@@ -99,7 +99,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// `y += alpha * x`
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if x.len() % 8 == 0 && *simd::HAS_AVX2 {
+    if x.len().is_multiple_of(8) && *simd::HAS_AVX2 {
         // Safety: feature checked at run time.
         return unsafe { simd::axpy_avx2(alpha, x, y) };
     }

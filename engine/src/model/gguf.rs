@@ -24,7 +24,8 @@ impl GgufFile {
         };
         let mut file = File::open(path).map_err(|e| bad(e.to_string()))?;
         let file_len = file.metadata().map_err(|e| bad(e.to_string()))?.len();
-        let content = Content::read(&mut file).map_err(|e| bad(format!("header: {e}")))?;
+        let content =
+            Content::read(&mut file).map_err(|e| bad(format!("header: {}", first_line(&e))))?;
         // A truncated download must fail here, before any tensor is read.
         for (name, info) in &content.tensor_infos {
             let bytes = tensor_bytes(info.ggml_dtype, info.shape.elem_count());
@@ -148,7 +149,7 @@ impl GgufFile {
                 "tensor {name} has shape {dims:?}, expected [{rows}, {cols}]"
             )));
         }
-        if cols % QK != 0 {
+        if !cols.is_multiple_of(QK) {
             return Err(self.bad(format!(
                 "tensor {name}: {cols} columns is not a multiple of {QK}"
             )));
@@ -184,11 +185,17 @@ impl GgufFile {
             .and_then(|q| q.dequantize(&dev))
             .and_then(|t| t.flatten_all())
             .and_then(|t| t.to_vec1::<f32>())
-            .map_err(|e| self.bad(format!("tensor {name}: {e}")))?;
+            .map_err(|e| self.bad(format!("tensor {name}: {}", first_line(&e))))?;
         Ok(t)
     }
 }
 
 fn tensor_bytes(dtype: GgmlDType, elems: usize) -> usize {
     elems / dtype.block_size() * dtype.type_size()
+}
+
+/// candle appends a captured backtrace to its errors when RUST_BACKTRACE is set; users need
+/// only the message.
+fn first_line(e: &candle_core::Error) -> String {
+    e.to_string().lines().next().unwrap_or_default().to_string()
 }

@@ -45,16 +45,16 @@ impl ModelSpec {
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{name} must be > 0"));
         }
-        if self.d_model % self.n_heads != 0 {
+        if !self.d_model.is_multiple_of(self.n_heads) {
             return Err("d_model must be a multiple of n_heads".into());
         }
-        if self.n_heads % self.n_kv_heads != 0 {
+        if !self.n_heads.is_multiple_of(self.n_kv_heads) {
             return Err("n_heads must be a multiple of n_kv_heads".into());
         }
-        if self.head_dim() % 2 != 0 {
+        if !self.head_dim().is_multiple_of(2) {
             return Err("head_dim must be even (rotary embedding)".into());
         }
-        if self.d_model % 32 != 0 || self.d_ffn % 32 != 0 {
+        if !self.d_model.is_multiple_of(32) || !self.d_ffn.is_multiple_of(32) {
             return Err("d_model and d_ffn must be multiples of 32 (quantization blocks)".into());
         }
         Ok(())
