@@ -7,7 +7,7 @@ use candle_core::{Device, Tensor};
 use candle_transformers::models::quantized_llama::ModelWeights;
 use engine::loader::{load, LoadOptions};
 use engine::model::{cards, fetch};
-use engine::session::{Session, StepPart};
+use engine::session::prompt_logits;
 use std::io::Cursor;
 
 fn logits(model: &mut ModelWeights, prompt: &[u32]) -> Vec<f32> {
@@ -78,15 +78,7 @@ fn main() {
         let prompt = ours.tokenizer.encode(text).unwrap();
         let want = logits(&mut f32_model, &prompt);
         let theirs = logits(&mut q_model, &prompt);
-        let mut s = Session::with_capacity(&ours.llama, prompt.len()).unwrap();
-        let got = s
-            .step(&[StepPart {
-                seq: 0,
-                tokens: &prompt,
-                want_logits: true,
-            }])
-            .unwrap()
-            .remove(0);
+        let got = prompt_logits(&ours.llama, &prompt).unwrap();
         let (a, b) = (stats(&got, &want), stats(&theirs, &want));
         let short: String = text.chars().take(30).collect::<String>().replace('\n', "⏎");
         println!(

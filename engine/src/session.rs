@@ -98,3 +98,15 @@ impl<'m> Session<'m> {
         self.kv.usage()
     }
 }
+
+/// Logits after the last token of `prompt`, prefilled alone in a fresh session (tests and
+/// accuracy checks compare against this).
+pub fn prompt_logits(model: &Llama, prompt: &[u32]) -> Result<Vec<f32>> {
+    let mut s = Session::with_capacity(model, prompt.len())?;
+    let mut out = s.step(&[StepPart {
+        seq: 0,
+        tokens: prompt,
+        want_logits: true,
+    }])?;
+    Ok(out.remove(0))
+}

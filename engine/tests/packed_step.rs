@@ -2,19 +2,12 @@
 //! decodes, its own prompt split into chunks) equal its logits computed alone.
 mod common;
 use engine::loader::LoadedModel;
-use engine::session::{Session, StepPart};
+use engine::session::{prompt_logits, Session, StepPart};
 use rand::{Rng, SeedableRng};
 
 /// Logits after each token of `prompt`, fed to a fresh session in one prefill.
 fn alone(m: &LoadedModel, prompt: &[u32]) -> Vec<f32> {
-    let mut s = Session::with_capacity(&m.llama, prompt.len()).unwrap();
-    s.step(&[StepPart {
-        seq: 0,
-        tokens: prompt,
-        want_logits: true,
-    }])
-    .unwrap()
-    .remove(0)
+    prompt_logits(&m.llama, prompt).unwrap()
 }
 
 /// The same prompt fed as chunks `splits`, each step shared with noise sequences: another

@@ -4,7 +4,7 @@ mod common;
 use candle_core::{Device, Tensor};
 use candle_transformers::models::quantized_llama::ModelWeights;
 use engine::generate::{generate, GenerateRequest};
-use engine::session::{Session, StepPart};
+use engine::session::prompt_logits;
 
 fn candle_logits(prompt: &[u32]) -> Vec<f32> {
     let path = common::smollm_path();
@@ -36,15 +36,7 @@ fn logits_match_candle_quantized_llama() {
     ] {
         let prompt = m.tokenizer.encode(text).unwrap();
         let want = candle_logits(&prompt);
-        let mut s = Session::with_capacity(&m.llama, prompt.len()).unwrap();
-        let got = s
-            .step(&[StepPart {
-                seq: 0,
-                tokens: &prompt,
-                want_logits: true,
-            }])
-            .unwrap()
-            .remove(0);
+        let got = prompt_logits(&m.llama, &prompt).unwrap();
         let scale = want.iter().fold(0f32, |a, v| a.max(v.abs()));
         let diff = common::max_abs_diff(&got, &want);
         let mean: f32 = got
