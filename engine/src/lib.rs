@@ -1,5 +1,6 @@
 //! Goodput Lab engine: a real llama-family LLM on the CPU over packed mixed prefill/decode
-//! steps and a paged KV cache. No UI dependency.
+//! steps and a paged KV cache, and the serving layer around it: schedulers, clusters of logical
+//! GPUs, workloads, clocks and metrics. No UI dependency.
 pub mod cpu;
 pub mod error;
 pub mod kv;
@@ -11,3 +12,13 @@ pub mod bench;
 pub mod generate;
 pub mod loader;
 pub mod session;
+
+pub mod cluster;
+pub mod cost_model;
+pub mod events;
+pub mod link;
+pub mod metrics;
+pub mod request;
+pub mod sched;
+pub mod trace;
+pub mod workload;

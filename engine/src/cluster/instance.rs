@@ -1,0 +1,147 @@
+//! One logical GPU: its queues, its KV pool, and how it executes a planned step — really (a
+//! session over the shared model) or on paper (KV bookkeeping only, the cost model times it).
+use crate::cost_model::{CostModel, StepShape};
+use crate::error::{EngineError, Result};
+use crate::events::{Role, StepRecord};
+use crate::kv::KvManager;
+use crate::request::Request;
+use crate::sampler::Sampler;
+use crate::sched::{Plan, PlanItem, Policy, Queues};
+use crate::session::{Session, StepPart};
+use std::time::Instant;
+
+pub(crate) enum Backend<'m> {
+    Real(Session<'m>),
+    Modeled(KvManager),
+}
+
+impl Backend<'_> {
+    pub fn kv(&self) -> &KvManager {
+        match self {
+            Backend::Real(s) => &s.kv,
+            Backend::Modeled(kv) => kv,
+        }
+    }
+
+    pub fn kv_mut(&mut self) -> &mut KvManager {
+        match self {
+            Backend::Real(s) => &mut s.kv,
+            Backend::Modeled(kv) => kv,
+        }
+    }
+}
+
+/// A step in flight: its results are applied when it ends.
+pub(crate) struct Pending {
+    pub items: Vec<PlanItem>,
+    pub sampled: Vec<Option<u32>>,
+    pub record: StepRecord,
+}
+
+pub(crate) struct Instance<'m> {
+    pub index: usize,
+    pub role: Role,
+    pub policy: Policy,
+    pub queues: Queues,
+    pub backend: Backend<'m>,
+    pub pending: Option<Pending>,
+    /// KV transfers reserved into this instance and not yet arrived.
+    pub inbound: usize,
+}
+
+impl<'m> Instance<'m> {
+    pub fn new(index: usize, role: Role, policy: Policy, backend: Backend<'m>) -> Self {
+        Instance {
+            index,
+            role,
+            policy,
+            queues: Queues::default(),
+            backend,
+            pending: None,
+            inbound: 0,
+        }
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Requests queued or running here (the least-loaded router's measure).
+    pub fn load(&self) -> usize {
+        self.queues.len() + self.inbound
+    }
+
+    /// What the plan asks of the hardware, from the requests' state before the step.
+    pub fn shape(plan: &Plan, reqs: &[Request]) -> StepShape {
+        let mut s = StepShape::default();
+        for it in &plan.items {
+            let r = &reqs[it.req as usize];
+            let (start, n) = (r.computed, it.n_tokens);
+            if r.is_decoding() {
+                s.decode_tokens += n;
+            } else {
+                s.prefill_tokens += n;
+            }
+            s.attn_pairs += n * start + n * (n + 1) / 2;
+            s.kv_tokens_read += start + n;
+        }
+        s
+    }
+
+    /// Runs (or models) the step; returns the sampled token of every item whose chunk ends its
+    /// sequence, and the step's duration in seconds.
+    pub fn execute(
+        &mut self,
+        plan: &Plan,
+        reqs: &[Request],
+        samplers: &mut [Sampler],
+        cost: Option<&CostModel>,
+    ) -> Result<(Vec<Option<u32>>, f64)> {
+        let ends = |it: &PlanItem| {
+            let r = &reqs[it.req as usize];
+            r.computed + it.n_tokens == r.tokens.len()
+        };
+        match &mut self.backend {
+            Backend::Real(session) => {
+                let t0 = Instant::now();
+                let parts: Vec<StepPart> = plan
+                    .items
+                    .iter()
+                    .map(|it| {
+                        let r = &reqs[it.req as usize];
+                        StepPart {
+                            seq: it.req,
+                            tokens: &r.tokens[r.computed..r.computed + it.n_tokens],
+                            want_logits: ends(it),
+                        }
+                    })
+                    .collect();
+                let logits = session.step(&parts)?;
+                let mut rows = logits.iter();
+                let mut sampled = Vec::with_capacity(plan.items.len());
+                for it in &plan.items {
+                    sampled.push(if ends(it) {
+                        let row = rows.next().ok_or_else(|| {
+                            EngineError::Invalid("the step returned too few logits".into())
+                        })?;
+                        Some(samplers[it.req as usize].sample(row))
+                    } else {
+                        None
+                    });
+                }
+                Ok((sampled, t0.elapsed().as_secs_f64()))
+            }
+            Backend::Modeled(kv) => {
+                let cost = cost.ok_or_else(|| {
+                    EngineError::Invalid("the modeled clock needs a cost model".into())
+                })?;
+                for it in &plan.items {
+                    kv.append(it.req, it.n_tokens)?;
+                }
+                // Nothing is computed, so there are no real tokens: 0 stands in for each.
+                let sampled = plan.items.iter().map(|it| ends(it).then_some(0)).collect();
+                Ok((sampled, cost.predict_s(&Self::shape(plan, reqs))))
+            }
+        }
+    }
+}

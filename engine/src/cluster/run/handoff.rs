@@ -1,0 +1,74 @@
+//! Disaggregated hand-off: a prefilled request's KV blocks are copied into the pool of the
+//! decode instance with the most free blocks, timed by the link model. When no decode instance
+//! has room the request waits (holding its prefill-side blocks), first come first served; the
+//! wait shows up as decode queueing in its latency breakdown.
+use super::{Ev, Sim};
+use crate::error::{EngineError, Result};
+use crate::events::Role;
+
+impl Sim<'_, '_> {
+    pub(super) fn try_handoffs(&mut self) -> Result<()> {
+        while let Some(&id) = self.handoff.front() {
+            let r = &self.reqs[id as usize];
+            let n = r.computed;
+            let src = r.prefill_instance.ok_or_else(|| {
+                EngineError::Invalid("hand-off without a prefill instance".into())
+            })?;
+            let fits = |d: &&super::Instance| {
+                let kv = d.backend.kv();
+                d.role == Role::Decode
+                    && d.queues.running.len() + d.inbound < d.policy.max_seqs()
+                    && kv.free_blocks() >= kv.blocks_needed(id, n)
+            };
+            let Some(dst) = self
+                .inst
+                .iter()
+                .filter(fits)
+                .max_by_key(|d| (d.backend.kv().free_blocks(), std::cmp::Reverse(d.index)))
+                .map(|d| d.index)
+            else {
+                break;
+            };
+            self.handoff.pop_front();
+            self.inst[dst].backend.kv_mut().append(id, n)?;
+            self.copy_kv(id, src, dst)?;
+            let bytes = n * self.kv_bytes_per_token;
+            let start = self.now.max(self.link_free_at[src]);
+            let end = start + self.cfg.link.transfer_s(bytes);
+            self.link_free_at[src] = end;
+            let r = &mut self.reqs[id as usize];
+            r.stamps.transfer_start_s = Some(start);
+            r.stamps.transfer_end_s = Some(end);
+            r.decode_instance = Some(dst);
+            self.inst[dst].inbound += 1;
+            self.push(
+                end,
+                Ev::TransferEnd {
+                    req: id,
+                    from: src,
+                    to: dst,
+                    bytes,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// The real copy of the request's KV blocks between the two pools (modeled runs have none).
+    fn copy_kv(&mut self, id: u64, src: usize, dst: usize) -> Result<()> {
+        use super::Backend;
+        let (a, b) = if src < dst {
+            let (l, r) = self.inst.split_at_mut(dst);
+            (&l[src], &mut r[0])
+        } else {
+            let (l, r) = self.inst.split_at_mut(src);
+            (&r[0], &mut l[dst])
+        };
+        if let (Backend::Real(s), Backend::Real(d)) = (&a.backend, &mut b.backend) {
+            let from = s.kv.block_table(id)?.to_vec();
+            let to = d.kv.block_table(id)?.to_vec();
+            d.store.copy_blocks_from(&s.store, &from, &to);
+        }
+        Ok(())
+    }
+}
