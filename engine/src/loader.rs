@@ -123,3 +123,18 @@ pub fn load_tokenizer(model: &str, synthetic: bool) -> Result<Tokenizer> {
         _ => Tokenizer::synthetic(card.spec.vocab_size),
     }
 }
+
+/// The model's shape only (the modeled clock needs no weights).
+pub fn load_spec(model: &str) -> Result<crate::model::spec::ModelSpec> {
+    if looks_like_path(model) {
+        let path = Path::new(model);
+        if !path.is_file() {
+            return Err(EngineError::BadGguf {
+                path: path.to_path_buf(),
+                reason: "no such file".into(),
+            });
+        }
+        return GgufFile::open(path)?.spec();
+    }
+    Ok(cards::card(model)?.spec)
+}

@@ -65,7 +65,7 @@ impl LenDist {
             LenDist::Fixed(n) => n >= 1,
             LenDist::Uniform { lo, hi } => lo >= 1 && lo <= hi,
             LenDist::Normal { mean, std } => mean >= 1.0 && std >= 0.0 && std.is_finite(),
-            LenDist::LogNormal { mean, sigma } => mean >= 1.0 && sigma >= 0.0 && sigma < 5.0,
+            LenDist::LogNormal { mean, sigma } => mean >= 1.0 && (0.0..5.0).contains(&sigma),
         };
         if ok {
             Ok(())
@@ -158,7 +158,7 @@ pub struct WorkloadSpec {
 
 impl WorkloadSpec {
     pub fn validate(&self) -> Result<()> {
-        if !(self.rate > 0.0) {
+        if self.rate.is_nan() || self.rate <= 0.0 {
             return Err(EngineError::Invalid(format!(
                 "--request-rate must be > 0 (or inf), got {}",
                 self.rate

@@ -1,4 +1,5 @@
 //! `bench-model`: prefill and decode throughput of the engine on this machine.
+use super::output::{check_writable, write_atomic};
 use super::ModelArgs;
 use clap::Args;
 use engine::bench::{bench_model, BenchConfig};
@@ -77,30 +78,6 @@ pub fn run(a: BenchModelArgs) -> anyhow::Result<()> {
     if let Some(path) = a.json {
         let text = serde_json::to_string_pretty(&r)?;
         write_atomic(&path, &text)?;
-    }
-    Ok(())
-}
-
-/// Writes through a temp file so a failed run never leaves half a JSON behind.
-pub fn write_atomic(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text).map_err(|e| anyhow::anyhow!("writing {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
-    Ok(())
-}
-
-/// Fails before a long run if the output's folder does not exist.
-pub fn check_writable(path: &std::path::Path) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    if !dir.is_dir() {
-        anyhow::bail!(
-            "--json {}: folder {} does not exist",
-            path.display(),
-            dir.display()
-        );
     }
     Ok(())
 }

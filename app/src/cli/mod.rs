@@ -1,7 +1,13 @@
 //! Command-line definitions and dispatch.
+mod bench;
 mod bench_model;
 mod generate;
+mod interference;
 mod models;
+mod output;
+mod report;
+mod serve_args;
+mod sweep;
 mod tokenize;
 
 use clap::{Args, Parser, Subcommand};
@@ -32,6 +38,14 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Prefill and decode speed of a model on this machine.
     BenchModel(bench_model::BenchModelArgs),
+    /// Run aggregated, chunked and disaggregated serving on the same workload, side by side.
+    Bench(bench::BenchArgs),
+    /// Attainment and goodput against request rate per mode; per-GPU goodput; SLO-scale curve.
+    Sweep(sweep::SweepArgs),
+    /// Decode step time with a co-scheduled prefill chunk of each length: the slowdown table.
+    Interference(interference::InterferenceArgs),
+    /// List the named scenarios.
+    Scenarios,
 }
 
 /// Options every model-driven command shares.
@@ -75,5 +89,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tokenize(a) => tokenize::run(a),
         Command::Generate(a) => generate::run(a),
         Command::BenchModel(a) => bench_model::run(a),
+        Command::Bench(a) => bench::run_bench(a),
+        Command::Sweep(a) => sweep::run_sweep(a),
+        Command::Interference(a) => interference::run(a),
+        Command::Scenarios => {
+            for s in engine::scenario::all() {
+                println!("{:<24} {}", s.name, s.about);
+                println!(
+                    "{:<24} model {}, {:?} clock, {} GPUs, {} req/s, SLO TTFT {} ms / TPOT {} ms",
+                    "", s.model, s.clock, s.gpus, s.rate, s.slo.ttft_ms, s.slo.tpot_ms
+                );
+            }
+            Ok(())
+        }
     }
 }

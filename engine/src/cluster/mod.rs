@@ -137,7 +137,7 @@ impl ServeConfig {
 
     /// (prefill, decode) instance counts for disaggregated mode.
     pub fn split(&self) -> (usize, usize) {
-        self.pd.unwrap_or(((self.gpus + 1) / 2, self.gpus / 2))
+        self.pd.unwrap_or((self.gpus.div_ceil(2), self.gpus / 2))
     }
 
     pub fn kv_blocks(&self) -> usize {

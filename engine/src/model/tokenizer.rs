@@ -26,6 +26,7 @@ const IM_END: &str = "<|im_end|>";
 /// GGUF `tokenizer.ggml.token_type` value of control (special) tokens.
 const TOKEN_TYPE_CONTROL: i64 = 3;
 
+#[derive(Clone)]
 enum Kind {
     Bpe(Box<tokenizers::Tokenizer>),
     Bytes,
@@ -38,6 +39,7 @@ enum ChatStyle {
     Plain,
 }
 
+#[derive(Clone)]
 pub struct Tokenizer {
     kind: Kind,
     vocab_size: usize,
