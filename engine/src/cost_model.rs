@@ -119,3 +119,40 @@ impl CostModel {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fit_recovers_a_known_correction() {
+        let spec = crate::model::cards::card("smollm2-135m")
+            .expect("card")
+            .spec;
+        let mut cm = CostModel::roofline_only(spec, Hardware::preset("cpu").expect("cpu"));
+        let shapes: Vec<StepShape> = [(0, 1), (0, 32), (128, 8), (512, 1), (256, 32)]
+            .iter()
+            .map(|&(p, d)| StepShape {
+                prefill_tokens: p,
+                decode_tokens: d,
+                attn_pairs: p * p / 2 + d * 128,
+                kv_tokens_read: p + d * 128,
+            })
+            .collect();
+        let samples: Vec<_> = shapes
+            .iter()
+            .map(|s| (*s, 0.004 + 1.7 * cm.roofline_s(s)))
+            .collect();
+        cm.fit(&samples).expect("fit");
+        assert!(
+            (cm.a_s - 0.004).abs() < 1e-9 && (cm.b - 1.7).abs() < 1e-9,
+            "{cm:?}"
+        );
+        // More prefill never predicts a shorter step.
+        let mut s = shapes[1];
+        let t0 = cm.predict_s(&s);
+        s.prefill_tokens += 256;
+        assert!(cm.predict_s(&s) > t0);
+        assert!(cm.fit(&samples[..1]).is_err());
+    }
+}

@@ -15,7 +15,6 @@ use crate::sampler::{Sampler, SamplingParams};
 use crate::sched::schedule;
 use crate::session::Session;
 use crossbeam_channel::Sender;
-use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -30,42 +29,6 @@ pub struct RunInputs<'a, 'm> {
     pub stop_ids: &'a [u32],
     pub events: Option<Sender<Event>>,
     pub control: RunControl,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Ev {
-    Arrival(ReqId),
-    StepEnd(usize),
-    TransferEnd {
-        req: ReqId,
-        from: usize,
-        to: usize,
-        bytes: usize,
-    },
-}
-
-struct Queued {
-    t: f64,
-    seq: u64,
-    ev: Ev,
-}
-
-impl PartialEq for Queued {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
-impl Eq for Queued {}
-impl PartialOrd for Queued {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Queued {
-    // Reversed: BinaryHeap is a max-heap and the earliest event must come out first.
-    fn cmp(&self, o: &Self) -> Ordering {
-        o.t.total_cmp(&self.t).then(o.seq.cmp(&self.seq))
-    }
 }
 
 struct Sim<'a, 'm> {
@@ -417,3 +380,5 @@ impl<'a, 'm> Sim<'a, 'm> {
 }
 
 mod handoff;
+mod queue;
+use queue::{Ev, Queued};

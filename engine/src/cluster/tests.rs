@@ -208,3 +208,90 @@ fn impossible_configs_name_the_flag() {
     c.max_batched_tokens = 32;
     assert!(err(c).contains("--max-batched-tokens"));
 }
+
+#[test]
+fn a_full_decode_pool_makes_requests_wait_visibly() {
+    let reqs = workload(f64::INFINITY, 30, 8);
+    let roomy = go(&modeled(Mode::Disaggregated, 2, 16384), &reqs, None);
+    let tight = go(&modeled(Mode::Disaggregated, 2, 400), &reqs, None);
+    let waited = |r: &RunReport| {
+        r.requests
+            .iter()
+            .map(|q| q.breakdown_ms.decode_queue)
+            .fold(0.0, f64::max)
+    };
+    assert!(
+        waited(&tight) > waited(&roomy) + 10.0,
+        "{} vs {}",
+        waited(&tight),
+        waited(&roomy)
+    );
+    assert_eq!(tight.requests.len(), 30);
+}
+
+#[test]
+fn stop_at_eos_ends_requests_early_only_when_asked() {
+    let reqs = workload(2.0, 10, 9);
+    let c = cost();
+    let go_eos = |stop: bool| {
+        let mut cfg = modeled(Mode::Chunked, 1, 8192);
+        cfg.stop_at_eos = stop;
+        // The modeled clock emits token 0 for every position: make it the end-of-sequence id.
+        run(RunInputs {
+            config: &cfg,
+            requests: &reqs,
+            model: None,
+            cost: Some(&c),
+            slo: Slo {
+                ttft_ms: 1e3,
+                tpot_ms: 1e3,
+            },
+            stop_ids: &[0],
+            events: None,
+            control: RunControl::default(),
+        })
+        .expect("run")
+    };
+    assert!(go_eos(true).requests.iter().all(|q| q.output_tokens == 1));
+    let full = go_eos(false);
+    assert!(full
+        .requests
+        .iter()
+        .zip(&reqs)
+        .all(|(q, s)| q.output_tokens == s.output_tokens));
+}
+
+#[test]
+fn a_paused_run_waits_and_resumes_from_another_thread() {
+    let reqs = workload(2.0, 10, 10);
+    let c = cost();
+    let cfg = modeled(Mode::Aggregated, 1, 8192);
+    let control = RunControl::default();
+    control.pause();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    std::thread::scope(|s| {
+        let ctl = control.clone();
+        let h = s.spawn(|| {
+            run(RunInputs {
+                config: &cfg,
+                requests: &reqs,
+                model: None,
+                cost: Some(&c),
+                slo: Slo {
+                    ttft_ms: 1e3,
+                    tpot_ms: 1e3,
+                },
+                stop_ids: &[],
+                events: Some(tx),
+                control: ctl,
+            })
+        });
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(rx.try_recv().is_err(), "a paused run published events");
+        control.resume();
+        let r = h.join().expect("no panic").expect("run");
+        assert_eq!(r.requests.len(), 10);
+        assert!(!r.cancelled);
+    });
+    assert!(rx.try_iter().count() > 10);
+}
