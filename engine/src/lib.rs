@@ -1,5 +1,6 @@
 //! Goodput Lab engine: a real llama-family LLM on the CPU over packed mixed prefill/decode
 //! steps and a paged KV cache. No UI dependency.
+pub mod backend;
 pub mod cpu;
 pub mod error;
 pub mod kv;
