@@ -2,4 +2,10 @@
 //! Libraries are opened at run time (`libs`), kernels compiled by NVRTC at start-up
 //! (`compile`), GEMMs run in cuBLAS with bf16 inputs and f32 accumulation.
 pub mod compile;
+pub mod gpu;
+pub mod kv;
 pub mod libs;
+pub mod llama;
+pub mod plan;
+pub mod session;
+pub mod weights;
