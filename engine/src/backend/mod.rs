@@ -1,5 +1,7 @@
 //! Where a model runs: the CPU engine or an NVIDIA GPU through the CUDA backend.
 pub mod cuda;
+pub mod session;
+pub mod steps;
 
 use crate::error::{EngineError, Result};
 use std::fmt;

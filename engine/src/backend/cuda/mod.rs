@@ -6,6 +6,7 @@ pub mod gpu;
 pub mod kv;
 pub mod libs;
 pub mod llama;
+pub mod load;
 pub mod plan;
 pub mod session;
 pub mod weights;
