@@ -1,5 +1,6 @@
 //! Command-line definitions and dispatch.
 mod bench_model;
+mod device;
 mod generate;
 mod models;
 mod tokenize;
@@ -49,6 +50,9 @@ pub struct ModelArgs {
     /// Seed for synthetic weights.
     #[arg(long, default_value_t = 0)]
     pub weights_seed: u64,
+    /// Where the model runs: cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: engine::backend::Device,
 }
 
 impl ModelArgs {
@@ -57,15 +61,19 @@ impl ModelArgs {
     }
 
     pub fn load(&self) -> anyhow::Result<LoadedModel> {
+        Ok(load(&self.options())?)
+    }
+
+    pub fn options(&self) -> LoadOptions {
         let threads = self
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        Ok(load(&LoadOptions {
+        LoadOptions {
             model: self.model.clone(),
             synthetic: self.synthetic,
             threads,
             seed: self.weights_seed,
-        })?)
+        }
     }
 }
 
