@@ -1,7 +1,9 @@
 //! Command-line definitions and dispatch.
+mod bench_cuda;
 mod bench_model;
 mod device;
 mod generate;
+mod gpu_check;
 mod models;
 mod tokenize;
 
@@ -33,6 +35,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Prefill and decode speed of a model on this machine.
     BenchModel(bench_model::BenchModelArgs),
+    /// Check the CUDA backend on this machine's GPU: accuracy, step times, roofline.
+    GpuCheck(gpu_check::GpuCheckArgs),
 }
 
 /// Options every model-driven command shares.
@@ -83,5 +87,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tokenize(a) => tokenize::run(a),
         Command::Generate(a) => generate::run(a),
         Command::BenchModel(a) => bench_model::run(a),
+        Command::GpuCheck(a) => gpu_check::run(a),
     }
 }
