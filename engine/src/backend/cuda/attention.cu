@@ -33,10 +33,13 @@ paged_attention(const float* qkv, int row_stride, bf16* out, const bf16* k_cache
         q_s[qi][d] = qi < nq ? qkv[(size_t)(row0 + q0 + qi) * row_stride + h * head_dim + d] : 0.0f;
     }
 
+    // Fully unrolled loops below keep these in registers (no local-memory stack frame).
     float m[QW], l[QW], acc[QW][ATT_HD_MAX / 32];
+#pragma unroll
     for (int i = 0; i < QW; i++) {
         m[i] = -INFINITY;
         l[i] = 0.0f;
+#pragma unroll
         for (int c = 0; c < ATT_HD_MAX / 32; c++) acc[i][c] = 0.0f;
     }
 
@@ -56,6 +59,7 @@ paged_attention(const float* qkv, int row_stride, bf16* out, const bf16* k_cache
             v_s[kj][d] = vv;
         }
         __syncthreads();
+#pragma unroll
         for (int i = 0; i < QW; i++) {
             int qi = warp * QW + i;
             int pos = start + q0 + qi;
@@ -74,23 +78,27 @@ paged_attention(const float* qkv, int row_stride, bf16* out, const bf16* k_cache
             m[i] = m_new;
             p_s[warp][lane] = p;
             __syncwarp();
+#pragma unroll
             for (int c = 0; c < ATT_HD_MAX / 32; c++) {
                 int d = lane + 32 * c;
-                if (d >= head_dim) break;
-                float a = acc[i][c] * corr;
-                for (int kj = 0; kj < ATT_KC; kj++) a += p_s[warp][kj] * v_s[kj][d];
-                acc[i][c] = a;
+                if (d < head_dim) {
+                    float a = acc[i][c] * corr;
+                    for (int kj = 0; kj < ATT_KC; kj++) a += p_s[warp][kj] * v_s[kj][d];
+                    acc[i][c] = a;
+                }
             }
             __syncwarp();
         }
     }
 
     int dim = n_heads * head_dim;
+#pragma unroll
     for (int i = 0; i < QW; i++) {
         int qi = warp * QW + i;
         if (qi >= nq) continue;
         bf16* o = out + (size_t)(row0 + q0 + qi) * dim + h * head_dim;
         float inv = 1.0f / l[i];
+#pragma unroll
         for (int c = 0; c < ATT_HD_MAX / 32; c++) {
             int d = lane + 32 * c;
             if (d < head_dim) o[d] = f2bf(acc[i][c] * inv);

@@ -64,6 +64,35 @@ pub fn compile_ptx(arch: &'static str) -> Result<String> {
         .map_err(|e| EngineError::Cuda(format!("NVRTC could not compile the kernels: {e}")))
 }
 
+/// Compiles for a real architecture (`sm_90`) through NVRTC's built-in ptxas with `-v` and
+/// returns its log: registers, shared memory and spills per kernel (tests check the kernels
+/// assemble and do not spill, without a GPU).
+pub fn ptxas_log(sm: &str) -> Result<String> {
+    use cudarc::nvrtc::result;
+    require(&[Lib::Nvrtc])?;
+    let src = std::ffi::CString::new(source())
+        .map_err(|_| EngineError::Cuda("kernel source contains a NUL byte".into()))?;
+    let fail = |e: &dyn std::fmt::Debug| EngineError::Cuda(format!("NVRTC ({sm}): {e:?}"));
+    let prog = result::create_program(&src, None).map_err(|e| fail(&e))?;
+    let opts = [
+        format!("--gpu-architecture={sm}"),
+        "--ptxas-options=-v".to_string(),
+    ];
+    // Safety: `prog` was just created and is destroyed once, below.
+    let compiled = unsafe { result::compile_program(prog, &opts) };
+    let log = unsafe { result::get_program_log(prog) };
+    let _ = unsafe { result::destroy_program(prog) };
+    let log: Vec<u8> = log
+        .map_err(|e| fail(&e))?
+        .into_iter()
+        .take_while(|&c| c != 0)
+        .map(|c| c as u8)
+        .collect();
+    let log = String::from_utf8_lossy(&log).into_owned();
+    compiled.map_err(|e| fail(&format!("{e:?}\n{log}")))?;
+    Ok(log)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +132,36 @@ mod tests {
         assert_eq!(arch_for(9, 0).unwrap(), "compute_90");
         assert_eq!(arch_for(8, 8).unwrap(), "compute_80");
         assert!(arch_for(7, 5).is_err());
+    }
+
+    /// Every kernel assembles to machine code for A100 and H100 with nothing in local memory
+    /// (a stack frame or spills would mean slow local-memory traffic in the inner loops).
+    #[test]
+    fn every_kernel_assembles_for_sm80_and_sm90_without_spills() {
+        for sm in ["sm_80", "sm_90"] {
+            let log = ptxas_log(sm).unwrap_or_else(|e| panic!("{sm}: {e}"));
+            for k in KERNELS {
+                let entry = format!("Compiling entry function '{k}' for '{sm}'");
+                assert!(log.contains(&entry), "{sm}: {k} not assembled:\n{log}");
+            }
+            let mut func = "";
+            for line in log.lines() {
+                if let Some(f) = line.split("Function properties for ").nth(1) {
+                    func = f.trim();
+                }
+                if !line.contains("stack frame") {
+                    continue;
+                }
+                assert!(
+                    line.contains(" 0 bytes spill stores, 0 bytes spill loads"),
+                    "{sm} {func}: {line}"
+                );
+                // rope's sincosf keeps a small array for its rare huge-argument reduction.
+                if func != "rope" {
+                    assert!(line.contains(" 0 bytes stack frame"), "{sm} {func}: {line}");
+                }
+            }
+        }
     }
 
     /// Needs libnvrtc (CI installs the `nvidia-cuda-nvrtc` wheel); no GPU.
