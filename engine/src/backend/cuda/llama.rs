@@ -80,10 +80,11 @@ impl Scratch {
 
 impl CudaLlama {
     pub fn new(gpu: Arc<Gpu>, weights: DeviceWeights) -> Result<Self> {
-        if weights.spec.head_dim() > ATT_MAX_HEAD_DIM {
+        let hd = weights.spec.head_dim();
+        if hd > ATT_MAX_HEAD_DIM || !hd.is_multiple_of(4) {
             return Err(EngineError::Invalid(format!(
-                "head size {} exceeds the CUDA attention kernel's {ATT_MAX_HEAD_DIM}",
-                weights.spec.head_dim()
+                "head size {hd}: the CUDA attention kernel needs a multiple of 4 up to \
+                 {ATT_MAX_HEAD_DIM}"
             )));
         }
         Ok(CudaLlama { gpu, weights })
