@@ -26,8 +26,10 @@ pub struct Accuracy {
     pub logits_rel_err: f64,
     /// The same, worst row of a step mixing a decode and a prefill.
     pub mixed_rel_err: f64,
-    /// Greedy tokens equal on both, counted from the start.
+    /// Greedy tokens equal on the GPU and the CPU engine, counted from the start.
     pub greedy_same: usize,
+    /// The same against greedy decoding of the f32 reference.
+    pub greedy_same_f32: usize,
     pub greedy_len: usize,
 }
 
@@ -101,6 +103,8 @@ pub fn accuracy(
     let mut gs = CudaSession::with_capacity(&llama, prompt.len() + greedy_len)?;
     let gpu_text = generate_in(&mut gs, max_ctx, &req, |_| {})?.output_ids;
     let f32_ref = super::reference::f32_prompt_logits(&m.llama.weights, prompt)?;
+    let f32_text = super::reference::f32_greedy(&m.llama.weights, prompt, greedy_len)?;
+    let same = |a: &[u32], b: &[u32]| a.iter().zip(b).take_while(|(x, y)| x == y).count();
     Ok(Accuracy {
         model: m.name.clone(),
         synthetic: m.synthetic,
@@ -108,11 +112,8 @@ pub fn accuracy(
         cpu_vs_f32: worst(&cpu0, std::slice::from_ref(&f32_ref)),
         logits_rel_err: worst(&gpu0, &cpu0),
         mixed_rel_err: worst(&gpu1, &cpu1),
-        greedy_same: cpu_text
-            .iter()
-            .zip(&gpu_text)
-            .take_while(|(a, b)| a == b)
-            .count(),
+        greedy_same: same(&cpu_text, &gpu_text),
+        greedy_same_f32: same(&f32_text, &gpu_text),
         greedy_len,
     })
 }
