@@ -9,7 +9,7 @@ use super::plan::{
 };
 use super::weights::DeviceWeights;
 use crate::error::{EngineError, Result};
-use crate::model::llama::SeqStep;
+use crate::model::llama::{check_step, SeqStep};
 use cudarc::driver::{CudaSlice, PushKernelArg};
 use std::sync::Arc;
 
@@ -93,32 +93,15 @@ impl CudaLlama {
     /// The CPU forward's checks, plus block ids inside the device pool (a bad id would be an
     /// out-of-bounds write on the GPU).
     pub fn check(&self, seqs: &[SeqStep], kv: &DeviceKv) -> Result<()> {
-        let spec = &self.weights.spec;
-        for (i, s) in seqs.iter().enumerate() {
-            let end = s.start_pos + s.tokens.len();
-            if s.tokens.is_empty() {
-                return Err(EngineError::Invalid(format!(
-                    "sequence {i} of the step has no tokens"
-                )));
-            }
-            if end > spec.max_context {
-                return Err(EngineError::PromptTooLong {
-                    len: end,
-                    max: spec.max_context,
-                });
-            }
-            if end > s.table.len() * kv.block_size
-                || s.table.iter().any(|&b| b as usize >= kv.n_blocks)
-            {
-                return Err(EngineError::Invalid(format!(
-                    "sequence {i}: bad KV block table"
-                )));
-            }
-            if let Some(t) = s.tokens.iter().find(|&&t| t as usize >= spec.vocab_size) {
-                return Err(EngineError::Invalid(format!(
-                    "token id {t} outside the vocabulary"
-                )));
-            }
+        check_step(&self.weights.spec, seqs, kv.block_size)?;
+        if seqs
+            .iter()
+            .flat_map(|s| s.table)
+            .any(|&b| b as usize >= kv.n_blocks)
+        {
+            return Err(EngineError::Invalid(
+                "a KV block id outside the device pool".into(),
+            ));
         }
         Ok(())
     }
