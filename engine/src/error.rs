@@ -32,6 +32,10 @@ pub enum EngineError {
         free: usize,
         total: usize,
     },
+    #[error("CUDA is not available: {missing} not found{hint}")]
+    CudaUnavailable { missing: String, hint: String },
+    #[error("CUDA: {0}")]
+    Cuda(String),
     #[error("invalid argument: {0}")]
     Invalid(String),
     #[error("{0}")]

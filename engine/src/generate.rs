@@ -1,4 +1,5 @@
 //! Single-request text generation: prefill the prompt in one step, then decode token by token.
+use crate::backend::session::StepSession;
 use crate::error::{EngineError, Result};
 use crate::model::llama::Llama;
 use crate::sampler::{Sampler, SamplingParams};
@@ -24,10 +25,17 @@ pub struct GenerateOutput {
 pub fn generate(
     model: &Llama,
     req: &GenerateRequest,
-    mut on_token: impl FnMut(u32),
+    on_token: impl FnMut(u32),
 ) -> Result<GenerateOutput> {
-    req.sampling.validate()?;
     let max_ctx = model.weights.spec.max_context;
+    check(req, max_ctx)?;
+    let mut session = Session::with_capacity(model, req.prompt_ids.len() + req.max_tokens)?;
+    generate_in(&mut session, max_ctx, req, on_token)
+}
+
+/// The request's own checks, before any session is made for it.
+pub fn check(req: &GenerateRequest, max_ctx: usize) -> Result<()> {
+    req.sampling.validate()?;
     if req.prompt_ids.is_empty() {
         return Err(EngineError::Invalid("the prompt is empty".into()));
     }
@@ -38,7 +46,17 @@ pub fn generate(
             max: max_ctx,
         });
     }
-    let mut session = Session::with_capacity(model, total)?;
+    Ok(())
+}
+
+/// `generate` in a session the caller made (CPU or GPU) with room for the whole request.
+pub fn generate_in(
+    session: &mut impl StepSession,
+    max_ctx: usize,
+    req: &GenerateRequest,
+    mut on_token: impl FnMut(u32),
+) -> Result<GenerateOutput> {
+    check(req, max_ctx)?;
     let mut sampler = Sampler::new(req.sampling);
     let mut out = Vec::with_capacity(req.max_tokens);
     let t0 = Instant::now();

@@ -1,6 +1,7 @@
 //! Goodput Lab engine: a real llama-family LLM on the CPU over packed mixed prefill/decode
 //! steps and a paged KV cache, and the serving layer around it: schedulers, clusters of logical
 //! GPUs, workloads, clocks and metrics. No UI dependency.
+pub mod backend;
 pub mod cpu;
 pub mod error;
 pub mod kv;

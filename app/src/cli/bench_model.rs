@@ -31,6 +31,9 @@ pub struct BenchModelArgs {
 }
 
 pub fn run(a: BenchModelArgs) -> anyhow::Result<()> {
+    if let engine::backend::Device::Cuda(n) = a.model.device {
+        return super::bench_cuda::run(&a, n);
+    }
     if let Some(path) = &a.json {
         check_writable(path)?;
     }

@@ -1,8 +1,11 @@
 //! Command-line definitions and dispatch.
 mod bench;
+mod bench_cuda;
 mod bench_model;
+mod device;
 mod generate;
 mod interference;
+mod gpu_check;
 mod models;
 mod output;
 mod report;
@@ -46,6 +49,8 @@ pub enum Command {
     Interference(interference::InterferenceArgs),
     /// List the named scenarios.
     Scenarios,
+    /// Check the CUDA backend on this machine's GPU: accuracy, step times, roofline.
+    GpuCheck(gpu_check::GpuCheckArgs),
 }
 
 /// Options every model-driven command shares.
@@ -63,6 +68,9 @@ pub struct ModelArgs {
     /// Seed for synthetic weights.
     #[arg(long, default_value_t = 0)]
     pub weights_seed: u64,
+    /// Where the model runs: cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: engine::backend::Device,
 }
 
 impl ModelArgs {
@@ -71,15 +79,19 @@ impl ModelArgs {
     }
 
     pub fn load(&self) -> anyhow::Result<LoadedModel> {
+        Ok(load(&self.options())?)
+    }
+
+    pub fn options(&self) -> LoadOptions {
         let threads = self
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        Ok(load(&LoadOptions {
+        LoadOptions {
             model: self.model.clone(),
             synthetic: self.synthetic,
             threads,
             seed: self.weights_seed,
-        })?)
+        }
     }
 }
 
@@ -102,5 +114,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::GpuCheck(a) => gpu_check::run(a),
     }
 }

@@ -67,33 +67,7 @@ impl Llama {
     }
 
     fn check(&self, seqs: &[SeqStep], kv: &KvStore) -> Result<()> {
-        let spec = &self.weights.spec;
-        for (i, s) in seqs.iter().enumerate() {
-            let end = s.start_pos + s.tokens.len();
-            if s.tokens.is_empty() {
-                return Err(EngineError::Invalid(format!(
-                    "sequence {i} of the step has no tokens"
-                )));
-            }
-            if end > spec.max_context {
-                return Err(EngineError::PromptTooLong {
-                    len: end,
-                    max: spec.max_context,
-                });
-            }
-            if end > s.table.len() * kv.block_size {
-                return Err(EngineError::Invalid(format!(
-                    "sequence {i}: {end} tokens but KV blocks for {}",
-                    s.table.len() * kv.block_size
-                )));
-            }
-            if let Some(t) = s.tokens.iter().find(|&&t| t as usize >= spec.vocab_size) {
-                return Err(EngineError::Invalid(format!(
-                    "token id {t} outside the vocabulary"
-                )));
-            }
-        }
-        Ok(())
+        check_step(&self.weights.spec, seqs, kv.block_size)
     }
 
     /// Processes one packed step, writing the new tokens' K/V into `kv`. Returns the logits
@@ -207,4 +181,39 @@ impl Llama {
         matmul(self.isa, w.lm_head(), &qa, &mut logits);
         logits.chunks_exact(vocab).map(|c| c.to_vec()).collect()
     }
+}
+
+/// Checks a step against the model's shape before any compute: non-empty parts inside the
+/// context and the vocabulary, block tables long enough (shared by the CPU and GPU forwards).
+pub fn check_step(
+    spec: &crate::model::spec::ModelSpec,
+    seqs: &[SeqStep],
+    block_size: usize,
+) -> Result<()> {
+    for (i, s) in seqs.iter().enumerate() {
+        let end = s.start_pos + s.tokens.len();
+        if s.tokens.is_empty() {
+            return Err(EngineError::Invalid(format!(
+                "sequence {i} of the step has no tokens"
+            )));
+        }
+        if end > spec.max_context {
+            return Err(EngineError::PromptTooLong {
+                len: end,
+                max: spec.max_context,
+            });
+        }
+        if end > s.table.len() * block_size {
+            return Err(EngineError::Invalid(format!(
+                "sequence {i}: {end} tokens but KV blocks for {}",
+                s.table.len() * block_size
+            )));
+        }
+        if let Some(t) = s.tokens.iter().find(|&&t| t as usize >= spec.vocab_size) {
+            return Err(EngineError::Invalid(format!(
+                "token id {t} outside the vocabulary"
+            )));
+        }
+    }
+    Ok(())
 }
