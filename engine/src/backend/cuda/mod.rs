@@ -3,6 +3,7 @@
 //! (`compile`), GEMMs run in cuBLAS with bf16 inputs and f32 accumulation.
 pub mod check;
 pub mod compile;
+pub mod fetch_nvrtc;
 pub mod gpu;
 pub mod kv;
 pub mod libs;
