@@ -1,9 +1,11 @@
 //! Interference, measured: the step time of a decode batch when one prefill chunk of a given
 //! length shares its step, relative to the same batch alone. The same rows calibrate the
 //! modeled clock's cost model.
+use crate::backend::session::StepSession;
 use crate::cost_model::StepShape;
 use crate::error::{EngineError, Result};
 use crate::model::llama::Llama;
+use crate::model::spec::ModelSpec;
 use crate::session::{Session, StepPart};
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -43,12 +45,27 @@ impl InterferenceRow {
     }
 }
 
+/// Measures on the CPU engine.
 pub fn measure(
     model: &Llama,
     cfg: &InterferenceConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<InterferenceRow>> {
-    let spec = &model.weights.spec;
+    measure_on(
+        |tokens| Session::with_capacity(model, tokens),
+        &model.weights.spec,
+        cfg,
+        progress,
+    )
+}
+
+/// Measures on any session kind (`make` builds one with room for that many tokens).
+pub fn measure_on<S: StepSession>(
+    make: impl Fn(usize) -> Result<S>,
+    spec: &ModelSpec,
+    cfg: &InterferenceConfig,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<InterferenceRow>> {
     if cfg.decode_batches.is_empty() || cfg.decode_batches.contains(&0) || cfg.repeats == 0 {
         return Err(EngineError::Invalid(
             "--decode-batch sizes must be ≥ 1".into(),
@@ -71,7 +88,7 @@ pub fn measure(
     let mut rows = Vec::new();
     for &b in &cfg.decode_batches {
         let per_seq = (cfg.context + cfg.repeats + 2).next_multiple_of(16);
-        let mut s = Session::with_capacity(model, b * per_seq + longest + 16)?;
+        let mut s = make(b * per_seq + longest + 16)?;
         for seq in 0..b {
             s.reserve_context(seq as u64, cfg.context)?;
         }

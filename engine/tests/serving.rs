@@ -1,6 +1,6 @@
 //! Serving on the real engine (tiny, synthetic weights, measured clock).
 mod common;
-use engine::cluster::{run, ClockKind, Mode, RunInputs, ServeConfig};
+use engine::cluster::{run, ClockKind, Mode, ModelRef, RunInputs, ServeConfig};
 use engine::events::{Event, RunControl};
 use engine::metrics::Slo;
 use engine::session::{Session, StepPart};
@@ -83,7 +83,7 @@ fn all_modes_generate_the_same_tokens_on_a_measured_run() {
         let report = run(RunInputs {
             config: &cfg,
             requests: &reqs,
-            model: Some(&m.llama),
+            model: Some(ModelRef::Cpu(&m.llama)),
             cost: None,
             slo: Slo {
                 ttft_ms: 1e3,

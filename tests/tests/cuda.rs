@@ -37,6 +37,34 @@ fn cuda_device_names_what_is_missing_or_runs() {
             "cuda:1",
         ][..],
         &["gpu-check"][..],
+        &[
+            "bench",
+            "--model",
+            "tiny",
+            "--synthetic",
+            "--num-requests",
+            "4",
+            "--device",
+            "cuda",
+        ][..],
+        &[
+            "sweep",
+            "--model",
+            "tiny",
+            "--synthetic",
+            "--rates",
+            "1",
+            "--device",
+            "cuda",
+        ][..],
+        &[
+            "interference",
+            "--model",
+            "tiny",
+            "--synthetic",
+            "--device",
+            "cuda",
+        ][..],
     ] {
         let err = run_err(cmd, &[]);
         assert!(err.contains("libcuda"), "{cmd:?}: {err}");

@@ -83,7 +83,7 @@ pub fn run_mode(
             run(RunInputs {
                 config: cfg,
                 requests: reqs,
-                model: setup.loaded.as_ref().map(|m| &m.llama),
+                model: setup.model_ref(),
                 cost: setup.cost.as_ref(),
                 slo: setup.slo,
                 stop_ids: &setup.stop_ids,

@@ -1,8 +1,10 @@
 //! `interference`: how much a co-scheduled prefill chunk slows a decode step, measured.
+use super::device::AnyModel;
 use super::output::{check_writable, write_atomic};
 use super::ModelArgs;
 use clap::Args;
-use engine::interference::{measure, InterferenceConfig};
+use engine::backend::cuda::session::CudaSession;
+use engine::interference::{measure, measure_on, InterferenceConfig};
 use indicatif::ProgressBar;
 use std::path::PathBuf;
 
@@ -32,7 +34,7 @@ pub fn run(a: InterferenceArgs) -> anyhow::Result<()> {
     if let Some(p) = &a.json {
         check_writable(p)?;
     }
-    let m = a.model.load()?;
+    let m = AnyModel::load(&a.model)?;
     let cfg = InterferenceConfig {
         decode_batches: a.decode_batch.clone(),
         prefill_lens: a.prefill_len.clone(),
@@ -41,16 +43,33 @@ pub fn run(a: InterferenceArgs) -> anyhow::Result<()> {
         seed: a.seed,
     };
     let bar = ProgressBar::new(0);
-    let rows = measure(&m.llama, &cfg, &mut |done, total| {
+    let mut progress = |done: usize, total: usize| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
-    })?;
+    };
+    let (name, synthetic, threads) = match &m {
+        AnyModel::Cpu(c) => (c.name.clone(), c.synthetic, c.llama.threads().to_string()),
+        AnyModel::Cuda(g) => (
+            g.name.clone(),
+            g.synthetic,
+            format!("- ({})", a.model.device),
+        ),
+    };
+    let rows = match &m {
+        AnyModel::Cpu(c) => measure(&c.llama, &cfg, &mut progress)?,
+        AnyModel::Cuda(g) => measure_on(
+            |tokens| CudaSession::with_capacity(&g.llama, tokens),
+            &g.llama.weights.spec,
+            &cfg,
+            &mut progress,
+        )?,
+    };
     bar.finish_and_clear();
     println!(
         "model {}{}  threads {}  context {}  (step time of a decode batch with one prefill chunk in the same step)",
-        m.name,
-        if m.synthetic { " (synthetic)" } else { "" },
-        m.llama.threads(),
+        name,
+        if synthetic { " (synthetic)" } else { "" },
+        threads,
         a.context
     );
     println!(

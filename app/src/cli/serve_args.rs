@@ -2,7 +2,9 @@
 //! workload, the SLOs and the schedulers' knobs. A `--scenario` fills in what is not given.
 use anyhow::Context;
 use clap::Args;
-use engine::cluster::{ClockKind, Mode, Router, ServeConfig};
+use engine::backend::cuda::load::load_cuda;
+use engine::backend::Device;
+use engine::cluster::{ClockKind, Mode, ModelRef, Router, ServeConfig};
 use engine::cost_model::{CostModel, Hardware};
 use engine::link::LinkModel;
 use engine::loader::{load, load_spec, load_tokenizer, LoadOptions, LoadedModel};
@@ -29,6 +31,9 @@ pub struct ServeArgs {
     pub threads: Option<usize>,
     #[arg(long, default_value_t = 0)]
     pub weights_seed: u64,
+    /// Where the steps run (measured and wall clocks): cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: engine::backend::Device,
     /// Modes to run, each on the identical workload.
     #[arg(
         long,
@@ -125,6 +130,7 @@ pub struct ServeArgs {
 pub struct Setup {
     pub model_name: String,
     pub loaded: Option<LoadedModel>,
+    pub cuda: Option<engine::backend::cuda::load::CudaModel>,
     pub spec: ModelSpec,
     pub cost: Option<CostModel>,
     pub configs: Vec<ServeConfig>,
@@ -132,6 +138,17 @@ pub struct Setup {
     pub stop_ids: Vec<u32>,
     pub rate: f64,
     encode: Option<engine::model::tokenizer::Tokenizer>,
+}
+
+impl Setup {
+    /// The model whose steps run, on the device it was loaded on.
+    pub fn model_ref(&self) -> Option<ModelRef<'_>> {
+        match (&self.loaded, &self.cuda) {
+            (Some(m), _) => Some(ModelRef::Cpu(&m.llama)),
+            (None, Some(c)) => Some(ModelRef::Cuda(&c.llama)),
+            (None, None) => None,
+        }
+    }
 }
 
 fn positive(v: f64, flag: &str) -> anyhow::Result<f64> {
@@ -200,19 +217,24 @@ impl ServeArgs {
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let needs_weights = clock != ClockKind::Modeled || self.calibrate;
-        let loaded = if needs_weights {
-            Some(load(&LoadOptions {
-                model: model.clone(),
-                synthetic,
-                threads,
-                seed: self.weights_seed,
-            })?)
-        } else {
-            None
+        let opts = LoadOptions {
+            model: model.clone(),
+            synthetic,
+            threads,
+            seed: self.weights_seed,
         };
-        let spec = match &loaded {
-            Some(m) => m.llama.weights.spec.clone(),
-            None => load_spec(&model)?,
+        let (loaded, cuda) = match (needs_weights, self.device) {
+            (false, _) => (None, None),
+            (true, Device::Cpu) => (Some(load(&opts)?), None),
+            (true, Device::Cuda(_)) if self.calibrate => {
+                anyhow::bail!("--calibrate fits the cost model on the CPU engine: drop --device")
+            }
+            (true, Device::Cuda(n)) => (None, Some(load_cuda(&opts, n)?)),
+        };
+        let spec = match (&loaded, &cuda) {
+            (Some(m), _) => m.llama.weights.spec.clone(),
+            (None, Some(c)) => c.llama.weights.spec.clone(),
+            (None, None) => load_spec(&model)?,
         };
         let cost = match (clock, &loaded) {
             (ClockKind::Modeled, Some(m)) => {
@@ -221,9 +243,10 @@ impl ServeArgs {
             (ClockKind::Modeled, None) => Some(CostModel::roofline_only(spec.clone(), hardware)),
             _ => None,
         };
-        let tokenizer = match &loaded {
-            Some(m) => m.tokenizer.clone(),
-            None => load_tokenizer(&model, true)?,
+        let tokenizer = match (&loaded, &cuda) {
+            (Some(m), _) => m.tokenizer.clone(),
+            (None, Some(c)) => c.tokenizer.clone(),
+            (None, None) => load_tokenizer(&model, true)?,
         };
         let gpus = self.gpus.or(sc.as_ref().map(|s| s.gpus)).unwrap_or(2);
         let pd = self.pd.as_deref().map(parse_pd).transpose()?;
@@ -263,6 +286,7 @@ impl ServeArgs {
             stop_ids: tokenizer.stop_ids(),
             encode: Some(tokenizer),
             loaded,
+            cuda,
             spec,
             cost,
             configs,

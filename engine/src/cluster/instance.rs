@@ -1,5 +1,7 @@
 //! One logical GPU: its queues, its KV pool, and how it executes a planned step — really (a
 //! session over the shared model) or on paper (KV bookkeeping only, the cost model times it).
+use crate::backend::cuda::session::CudaSession;
+use crate::backend::session::StepSession;
 use crate::cost_model::{CostModel, StepShape};
 use crate::error::{EngineError, Result};
 use crate::events::{Role, StepRecord};
@@ -12,6 +14,7 @@ use std::time::Instant;
 
 pub(crate) enum Backend<'m> {
     Real(Session<'m>),
+    Cuda(Box<CudaSession<'m>>),
     Modeled(KvManager),
 }
 
@@ -19,6 +22,7 @@ impl Backend<'_> {
     pub fn kv(&self) -> &KvManager {
         match self {
             Backend::Real(s) => &s.kv,
+            Backend::Cuda(s) => &s.kv,
             Backend::Modeled(kv) => kv,
         }
     }
@@ -26,6 +30,7 @@ impl Backend<'_> {
     pub fn kv_mut(&mut self) -> &mut KvManager {
         match self {
             Backend::Real(s) => &mut s.kv,
+            Backend::Cuda(s) => &mut s.kv,
             Backend::Modeled(kv) => kv,
         }
     }
@@ -102,35 +107,8 @@ impl<'m> Instance<'m> {
             r.computed + it.n_tokens == r.tokens.len()
         };
         match &mut self.backend {
-            Backend::Real(session) => {
-                let t0 = Instant::now();
-                let parts: Vec<StepPart> = plan
-                    .items
-                    .iter()
-                    .map(|it| {
-                        let r = &reqs[it.req as usize];
-                        StepPart {
-                            seq: it.req,
-                            tokens: &r.tokens[r.computed..r.computed + it.n_tokens],
-                            want_logits: ends(it),
-                        }
-                    })
-                    .collect();
-                let logits = session.step(&parts)?;
-                let mut rows = logits.iter();
-                let mut sampled = Vec::with_capacity(plan.items.len());
-                for it in &plan.items {
-                    sampled.push(if ends(it) {
-                        let row = rows.next().ok_or_else(|| {
-                            EngineError::Invalid("the step returned too few logits".into())
-                        })?;
-                        Some(samplers[it.req as usize].sample(row))
-                    } else {
-                        None
-                    });
-                }
-                Ok((sampled, t0.elapsed().as_secs_f64()))
-            }
+            Backend::Real(session) => real_step(session, plan, reqs, samplers),
+            Backend::Cuda(session) => real_step(session.as_mut(), plan, reqs, samplers),
             Backend::Modeled(kv) => {
                 let cost = cost.ok_or_else(|| {
                     EngineError::Invalid("the modeled clock needs a cost model".into())
@@ -144,4 +122,45 @@ impl<'m> Instance<'m> {
             }
         }
     }
+}
+
+/// Runs the plan on a real session (CPU or GPU); the step's duration is its wall time,
+/// sampling included, as a serving engine would see it.
+fn real_step(
+    session: &mut dyn StepSession,
+    plan: &Plan,
+    reqs: &[Request],
+    samplers: &mut [Sampler],
+) -> Result<(Vec<Option<u32>>, f64)> {
+    let ends = |it: &PlanItem| {
+        let r = &reqs[it.req as usize];
+        r.computed + it.n_tokens == r.tokens.len()
+    };
+    let t0 = Instant::now();
+    let parts: Vec<StepPart> = plan
+        .items
+        .iter()
+        .map(|it| {
+            let r = &reqs[it.req as usize];
+            StepPart {
+                seq: it.req,
+                tokens: &r.tokens[r.computed..r.computed + it.n_tokens],
+                want_logits: ends(it),
+            }
+        })
+        .collect();
+    let logits = session.step(&parts)?;
+    let mut rows = logits.iter();
+    let mut sampled = Vec::with_capacity(plan.items.len());
+    for it in &plan.items {
+        sampled.push(if ends(it) {
+            let row = rows
+                .next()
+                .ok_or_else(|| EngineError::Invalid("the step returned too few logits".into()))?;
+            Some(samplers[it.req as usize].sample(row))
+        } else {
+            None
+        });
+    }
+    Ok((sampled, t0.elapsed().as_secs_f64()))
 }

@@ -6,7 +6,7 @@ mod run;
 #[cfg(test)]
 mod tests;
 
-pub use run::{run, RunInputs};
+pub use run::{run, ModelRef, RunInputs};
 
 use crate::error::{EngineError, Result};
 use crate::events::StepRecord;

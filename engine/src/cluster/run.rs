@@ -18,11 +18,27 @@ use crossbeam_channel::Sender;
 use std::collections::{BinaryHeap, VecDeque};
 use std::time::{Duration, Instant};
 
+/// The model whose steps really run: the CPU engine or a GPU.
+#[derive(Clone, Copy)]
+pub enum ModelRef<'m> {
+    Cpu(&'m Llama),
+    Cuda(&'m crate::backend::cuda::llama::CudaLlama),
+}
+
+impl ModelRef<'_> {
+    pub fn spec(&self) -> &crate::model::spec::ModelSpec {
+        match self {
+            ModelRef::Cpu(m) => &m.weights.spec,
+            ModelRef::Cuda(m) => &m.weights.spec,
+        }
+    }
+}
+
 pub struct RunInputs<'a, 'm> {
     pub config: &'a ServeConfig,
     pub requests: &'a [RequestSpec],
     /// The model whose steps run (measured and wall clocks).
-    pub model: Option<&'m Llama>,
+    pub model: Option<ModelRef<'m>>,
     /// Predicts step times (modeled clock).
     pub cost: Option<&'a CostModel>,
     pub slo: Slo,
@@ -88,7 +104,7 @@ impl<'a, 'm> Sim<'a, 'm> {
             _ => vec![Role::Mixed; cfg.gpus],
         };
         let spec = match (inp.model, inp.cost) {
-            (Some(m), _) => m.weights.spec.clone(),
+            (Some(m), _) => m.spec().clone(),
             (None, Some(c)) => c.spec.clone(),
             (None, None) => {
                 return Err(EngineError::Invalid(
@@ -102,7 +118,16 @@ impl<'a, 'm> Sim<'a, 'm> {
                 (ClockKind::Modeled, _) => {
                     Backend::Modeled(KvManager::new(cfg.kv_blocks(), cfg.block_size))
                 }
-                (_, Some(m)) => Backend::Real(Session::new(m, cfg.kv_blocks(), cfg.block_size)?),
+                (_, Some(ModelRef::Cpu(m))) => {
+                    Backend::Real(Session::new(m, cfg.kv_blocks(), cfg.block_size)?)
+                }
+                (_, Some(ModelRef::Cuda(m))) => {
+                    Backend::Cuda(Box::new(crate::backend::cuda::session::CudaSession::new(
+                        m,
+                        cfg.kv_blocks(),
+                        cfg.block_size,
+                    )?))
+                }
                 (_, None) => {
                     return Err(EngineError::Invalid(
                         "the measured and wall clocks need model weights".into(),
@@ -111,8 +136,10 @@ impl<'a, 'm> Sim<'a, 'm> {
             };
             inst.push(Instance::new(i, role, cfg.policy(role), backend));
         }
-        let kv_value_bytes = match (cfg.clock, inp.cost) {
-            (ClockKind::Modeled, Some(c)) => c.hardware.kv_bytes_per_value as usize,
+        // What one cached value occupies where the KV cache lives (f32 on the CPU, bf16 on GPUs).
+        let kv_value_bytes = match (cfg.clock, inp.cost, inp.model) {
+            (ClockKind::Modeled, Some(c), _) => c.hardware.kv_bytes_per_value as usize,
+            (_, _, Some(ModelRef::Cuda(_))) => 2,
             _ => std::mem::size_of::<f32>(),
         };
         let samplers = inp

@@ -55,6 +55,7 @@ impl Sim<'_, '_> {
     }
 
     /// The real copy of the request's KV blocks between the two pools (modeled runs have none).
+    /// The destination blocks are already reserved.
     fn copy_kv(&mut self, id: u64, src: usize, dst: usize) -> Result<()> {
         use super::Backend;
         let (a, b) = if src < dst {
@@ -64,10 +65,18 @@ impl Sim<'_, '_> {
             let (l, r) = self.inst.split_at_mut(src);
             (&r[0], &mut l[dst])
         };
-        if let (Backend::Real(s), Backend::Real(d)) = (&a.backend, &mut b.backend) {
-            let from = s.kv.block_table(id)?.to_vec();
-            let to = d.kv.block_table(id)?.to_vec();
-            d.store.copy_blocks_from(&s.store, &from, &to);
+        match (&a.backend, &mut b.backend) {
+            (Backend::Real(s), Backend::Real(d)) => {
+                let from = s.kv.block_table(id)?.to_vec();
+                let to = d.kv.block_table(id)?.to_vec();
+                d.store.copy_blocks_from(&s.store, &from, &to);
+            }
+            (Backend::Cuda(s), Backend::Cuda(d)) => {
+                // transfer_to reserves the destination blocks itself (peer to peer across GPUs).
+                d.kv.free(id);
+                s.transfer_to(id, d.as_mut(), id)?;
+            }
+            _ => {}
         }
         Ok(())
     }
