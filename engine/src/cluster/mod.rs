@@ -1,6 +1,7 @@
 //! A serving cluster of logical GPUs ("instances") running one mode on one workload. Each
 //! instance has its own KV pool and its own virtual timeline; under the measured clock they take
 //! turns on the one physical device (DESIGN.md, "one engine, three clocks").
+mod inputs;
 mod instance;
 mod run;
 #[cfg(test)]

@@ -2,50 +2,19 @@
 //! transfer ends) are ordered by (time, sequence number), so ties resolve the same way every
 //! run. Whenever an instance is idle and has work, it plans and starts a step at the current
 //! time; the step's results are applied at its end.
+pub use super::inputs::{ModelRef, RunInputs};
 use super::instance::{Backend, Instance, Pending};
 use super::{ClockKind, Mode, RunReport, ServeConfig};
-use crate::cost_model::CostModel;
 use crate::error::{EngineError, Result};
-use crate::events::{Event, Role, RunControl, StepRecord};
+use crate::events::{Event, Role, StepRecord};
 use crate::kv::KvManager;
-use crate::metrics::{summarize, RequestRecord, Slo};
-use crate::model::llama::Llama;
-use crate::request::{ReqId, Request, RequestSpec};
+use crate::metrics::{summarize, RequestRecord};
+use crate::request::{ReqId, Request};
 use crate::sampler::{Sampler, SamplingParams};
 use crate::sched::schedule;
 use crate::session::Session;
-use crossbeam_channel::Sender;
 use std::collections::{BinaryHeap, VecDeque};
 use std::time::{Duration, Instant};
-
-/// The model whose steps really run: the CPU engine or a GPU.
-#[derive(Clone, Copy)]
-pub enum ModelRef<'m> {
-    Cpu(&'m Llama),
-    Cuda(&'m crate::backend::cuda::llama::CudaLlama),
-}
-
-impl ModelRef<'_> {
-    pub fn spec(&self) -> &crate::model::spec::ModelSpec {
-        match self {
-            ModelRef::Cpu(m) => &m.weights.spec,
-            ModelRef::Cuda(m) => &m.weights.spec,
-        }
-    }
-}
-
-pub struct RunInputs<'a, 'm> {
-    pub config: &'a ServeConfig,
-    pub requests: &'a [RequestSpec],
-    /// The model whose steps run (measured and wall clocks).
-    pub model: Option<ModelRef<'m>>,
-    /// Predicts step times (modeled clock).
-    pub cost: Option<&'a CostModel>,
-    pub slo: Slo,
-    pub stop_ids: &'a [u32],
-    pub events: Option<Sender<Event>>,
-    pub control: RunControl,
-}
 
 struct Sim<'a, 'm> {
     inp: &'a RunInputs<'a, 'm>,
