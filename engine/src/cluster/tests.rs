@@ -35,6 +35,16 @@ fn go(
     reqs: &[RequestSpec],
     events: Option<crossbeam_channel::Sender<Event>>,
 ) -> RunReport {
+    go_with(cfg, reqs, &[], events, RunControl::default())
+}
+
+fn go_with(
+    cfg: &ServeConfig,
+    reqs: &[RequestSpec],
+    stop_ids: &[u32],
+    events: Option<crossbeam_channel::Sender<Event>>,
+    control: RunControl,
+) -> RunReport {
     let c = cost();
     run(RunInputs {
         config: cfg,
@@ -45,9 +55,9 @@ fn go(
             ttft_ms: 2000.0,
             tpot_ms: 100.0,
         },
-        stop_ids: &[],
+        stop_ids,
         events,
-        control: RunControl::default(),
+        control,
     })
     .expect("run")
 }
@@ -169,23 +179,9 @@ fn events_describe_the_run() {
 #[test]
 fn a_cancelled_run_stops() {
     let reqs = workload(1.0, 20, 6);
-    let c = cost();
     let control = RunControl::default();
     control.cancel();
-    let r = run(RunInputs {
-        config: &modeled(Mode::Chunked, 1, 8192),
-        requests: &reqs,
-        model: None,
-        cost: Some(&c),
-        slo: Slo {
-            ttft_ms: 1.0,
-            tpot_ms: 1.0,
-        },
-        stop_ids: &[],
-        events: None,
-        control,
-    })
-    .expect("run");
+    let r = go_with(&modeled(Mode::Chunked, 1, 8192), &reqs, &[], None, control);
     assert!(r.cancelled);
     assert!(r.requests.is_empty());
 }
@@ -232,25 +228,11 @@ fn a_full_decode_pool_makes_requests_wait_visibly() {
 #[test]
 fn stop_at_eos_ends_requests_early_only_when_asked() {
     let reqs = workload(2.0, 10, 9);
-    let c = cost();
     let go_eos = |stop: bool| {
         let mut cfg = modeled(Mode::Chunked, 1, 8192);
         cfg.stop_at_eos = stop;
         // The modeled clock emits token 0 for every position: make it the end-of-sequence id.
-        run(RunInputs {
-            config: &cfg,
-            requests: &reqs,
-            model: None,
-            cost: Some(&c),
-            slo: Slo {
-                ttft_ms: 1e3,
-                tpot_ms: 1e3,
-            },
-            stop_ids: &[0],
-            events: None,
-            control: RunControl::default(),
-        })
-        .expect("run")
+        go_with(&cfg, &reqs, &[0], None, RunControl::default())
     };
     assert!(go_eos(true).requests.iter().all(|q| q.output_tokens == 1));
     let full = go_eos(false);
@@ -264,32 +246,17 @@ fn stop_at_eos_ends_requests_early_only_when_asked() {
 #[test]
 fn a_paused_run_waits_and_resumes_from_another_thread() {
     let reqs = workload(2.0, 10, 10);
-    let c = cost();
     let cfg = modeled(Mode::Aggregated, 1, 8192);
     let control = RunControl::default();
     control.pause();
     let (tx, rx) = crossbeam_channel::unbounded();
     std::thread::scope(|s| {
         let ctl = control.clone();
-        let h = s.spawn(|| {
-            run(RunInputs {
-                config: &cfg,
-                requests: &reqs,
-                model: None,
-                cost: Some(&c),
-                slo: Slo {
-                    ttft_ms: 1e3,
-                    tpot_ms: 1e3,
-                },
-                stop_ids: &[],
-                events: Some(tx),
-                control: ctl,
-            })
-        });
+        let h = s.spawn(|| go_with(&cfg, &reqs, &[], Some(tx), ctl));
         std::thread::sleep(std::time::Duration::from_millis(100));
         assert!(rx.try_recv().is_err(), "a paused run published events");
         control.resume();
-        let r = h.join().expect("no panic").expect("run");
+        let r = h.join().expect("no panic");
         assert_eq!(r.requests.len(), 10);
         assert!(!r.cancelled);
     });
