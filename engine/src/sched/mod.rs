@@ -171,13 +171,19 @@ impl Ctx<'_> {
         if self.plan.items.iter().any(|it| it.req == victim) {
             return false;
         }
-        self.q.running.pop();
-        self.kv.free(victim);
-        self.free = self.kv.free_blocks() - self.planned_blocks();
-        self.reqs[victim as usize].preempt();
-        self.q.waiting.push_front(victim);
-        self.plan.preempted.push(victim);
+        self.evict(self.q.running.len() - 1);
         true
+    }
+
+    /// Drops the KV of the running request at `index` (recompute preemption): it goes back to
+    /// the front of the waiting queue and the free-block tally is recomputed.
+    fn evict(&mut self, index: usize) {
+        let id = self.q.running.remove(index);
+        self.kv.free(id);
+        self.free = self.kv.free_blocks() - self.planned_blocks();
+        self.reqs[id as usize].preempt();
+        self.q.waiting.push_front(id);
+        self.plan.preempted.push(id);
     }
 
     fn planned_blocks(&self) -> usize {
@@ -196,12 +202,7 @@ impl Ctx<'_> {
         let id = self.q.running[index];
         while self.blocks_for(id, 1) > self.free {
             if !self.preempt_last(index) {
-                self.q.running.remove(index);
-                self.kv.free(id);
-                self.free = self.kv.free_blocks() - self.planned_blocks();
-                self.reqs[id as usize].preempt();
-                self.q.waiting.push_front(id);
-                self.plan.preempted.push(id);
+                self.evict(index);
                 return false;
             }
         }
