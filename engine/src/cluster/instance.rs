@@ -98,14 +98,11 @@ impl<'m> Instance<'m> {
     pub fn execute(
         &mut self,
         plan: &Plan,
+        shape: &StepShape,
         reqs: &[Request],
         samplers: &mut [Sampler],
         cost: Option<&CostModel>,
     ) -> Result<(Vec<Option<u32>>, f64)> {
-        let ends = |it: &PlanItem| {
-            let r = &reqs[it.req as usize];
-            r.computed + it.n_tokens == r.tokens.len()
-        };
         match &mut self.backend {
             Backend::Real(session) => real_step(session, plan, reqs, samplers),
             Backend::Cuda(session) => real_step(session.as_mut(), plan, reqs, samplers),
@@ -117,8 +114,12 @@ impl<'m> Instance<'m> {
                     kv.append(it.req, it.n_tokens)?;
                 }
                 // Nothing is computed, so there are no real tokens: 0 stands in for each.
-                let sampled = plan.items.iter().map(|it| ends(it).then_some(0)).collect();
-                Ok((sampled, cost.predict_s(&Self::shape(plan, reqs))))
+                let sampled = plan
+                    .items
+                    .iter()
+                    .map(|it| ends_sequence(it, reqs).then_some(0))
+                    .collect();
+                Ok((sampled, cost.predict_s(shape)))
             }
         }
     }
@@ -132,10 +133,7 @@ fn real_step(
     reqs: &[Request],
     samplers: &mut [Sampler],
 ) -> Result<(Vec<Option<u32>>, f64)> {
-    let ends = |it: &PlanItem| {
-        let r = &reqs[it.req as usize];
-        r.computed + it.n_tokens == r.tokens.len()
-    };
+    let ends = |it: &PlanItem| ends_sequence(it, reqs);
     let t0 = Instant::now();
     let parts: Vec<StepPart> = plan
         .items
@@ -163,4 +161,10 @@ fn real_step(
         });
     }
     Ok((sampled, t0.elapsed().as_secs_f64()))
+}
+
+/// Whether the item's chunk reaches the end of its request's tokens (so a token is sampled).
+fn ends_sequence(it: &PlanItem, reqs: &[Request]) -> bool {
+    let r = &reqs[it.req as usize];
+    r.computed + it.n_tokens == r.tokens.len()
 }

@@ -249,7 +249,8 @@ impl<'a, 'm> Sim<'a, 'm> {
         }
         let shape = Instance::shape(&plan, &self.reqs);
         let inst = &mut self.inst[i];
-        let (sampled, dur) = inst.execute(&plan, &self.reqs, &mut self.samplers, self.inp.cost)?;
+        let (sampled, dur) =
+            inst.execute(&plan, &shape, &self.reqs, &mut self.samplers, self.inp.cost)?;
         let usage = inst.backend.kv().usage();
         let role = inst.role;
         let end = if self.wall() {

@@ -30,8 +30,7 @@ impl Sim<'_, '_> {
                 break;
             };
             self.handoff.pop_front();
-            self.inst[dst].backend.kv_mut().append(id, n)?;
-            self.copy_kv(id, src, dst)?;
+            self.move_kv(id, n, src, dst)?;
             let bytes = n * self.kv_bytes_per_token;
             let start = self.now.max(self.link_free_at[src]);
             let end = start + self.cfg.link.transfer_s(bytes);
@@ -54,9 +53,9 @@ impl Sim<'_, '_> {
         Ok(())
     }
 
-    /// The real copy of the request's KV blocks between the two pools (modeled runs have none).
-    /// The destination blocks are already reserved.
-    fn copy_kv(&mut self, id: u64, src: usize, dst: usize) -> Result<()> {
+    /// Reserves the request's `n` KV tokens in `dst`'s pool and copies its blocks there from
+    /// `src` (modeled runs only reserve: there is nothing to copy).
+    fn move_kv(&mut self, id: u64, n: usize, src: usize, dst: usize) -> Result<()> {
         use super::Backend;
         let (a, b) = if src < dst {
             let (l, r) = self.inst.split_at_mut(dst);
@@ -67,16 +66,16 @@ impl Sim<'_, '_> {
         };
         match (&a.backend, &mut b.backend) {
             (Backend::Real(s), Backend::Real(d)) => {
+                d.kv.append(id, n)?;
                 let from = s.kv.block_table(id)?.to_vec();
                 let to = d.kv.block_table(id)?.to_vec();
                 d.store.copy_blocks_from(&s.store, &from, &to);
             }
+            // transfer_to reserves the destination blocks itself (peer to peer across GPUs).
             (Backend::Cuda(s), Backend::Cuda(d)) => {
-                // transfer_to reserves the destination blocks itself (peer to peer across GPUs).
-                d.kv.free(id);
                 s.transfer_to(id, d.as_mut(), id)?;
             }
-            _ => {}
+            (_, d) => d.kv_mut().append(id, n)?,
         }
         Ok(())
     }
