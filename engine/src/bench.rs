@@ -49,7 +49,8 @@ pub struct ModelBench {
     pub decode: Vec<DecodeRow>,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// Middle value (upper middle for an even count) of step times.
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
 }

@@ -129,8 +129,7 @@ pub fn measure_on<S: StepSession>(
                     times.push(dt);
                 }
             }
-            times.sort_by(f64::total_cmp);
-            let step = times[times.len() / 2];
+            let step = crate::bench::median(times);
             if l == 0 {
                 base = step;
             }

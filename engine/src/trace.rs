@@ -3,7 +3,8 @@
 //! instead of `prompt_tokens` (tokenized with the model's tokenizer).
 use crate::error::{EngineError, Result};
 use crate::request::RequestSpec;
-use rand::{Rng, SeedableRng};
+use crate::workload::random_prompt;
+use rand::SeedableRng;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -26,7 +27,6 @@ pub fn parse_trace(
     seed: u64,
 ) -> Result<Vec<RequestSpec>> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let lo = first_id.min(vocab.saturating_sub(1) as u32);
     let mut out: Vec<RequestSpec> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let n = i + 1;
@@ -47,9 +47,7 @@ pub fn parse_trace(
             return Err(bad("output_tokens must be ≥ 1".into()));
         }
         let prompt = match (l.prompt_tokens, l.prompt) {
-            (Some(k), None) if k >= 1 => {
-                (0..k).map(|_| rng.random_range(lo..vocab as u32)).collect()
-            }
+            (Some(k), None) if k >= 1 => random_prompt(&mut rng, k, vocab, first_id),
             (None, Some(p)) => encode(&p).map_err(|e| bad(e.to_string()))?,
             (Some(_), None) => return Err(bad("prompt_tokens must be ≥ 1".into())),
             _ => return Err(bad("give exactly one of prompt_tokens and prompt".into())),

