@@ -42,7 +42,7 @@ const GREEDY: usize = 16;
 fn accuracy_of(gpu: &std::sync::Arc<Gpu>, card: &str) -> anyhow::Result<Accuracy> {
     let c = cards::card(card)?;
     let real = cards::has_weights(&c);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = super::threads_or_all(None);
     let m = load(&LoadOptions {
         model: card.into(),
         synthetic: !real,

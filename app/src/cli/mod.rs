@@ -83,9 +83,7 @@ impl ModelArgs {
     }
 
     pub fn options(&self) -> LoadOptions {
-        let threads = self
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let threads = threads_or_all(self.threads);
         LoadOptions {
             model: self.model.clone(),
             synthetic: self.synthetic,
@@ -93,6 +91,11 @@ impl ModelArgs {
             seed: self.weights_seed,
         }
     }
+}
+
+/// `--threads`, or every core the machine offers.
+pub fn threads_or_all(threads: Option<usize>) -> usize {
+    threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {

@@ -213,9 +213,7 @@ impl ServeArgs {
             .or(sc.as_ref().map(|s| s.hardware.to_string()))
             .unwrap_or("cpu".into());
         let hardware = Hardware::preset(&hw_name)?;
-        let threads = self
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let threads = super::threads_or_all(self.threads);
         let needs_weights = clock != ClockKind::Modeled || self.calibrate;
         let opts = LoadOptions {
             model: model.clone(),
