@@ -6,7 +6,7 @@ use clap::Parser;
 fn main() {
     let args = cli::Cli::parse();
     if let Err(e) = cli::run(args) {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", cli::flags::describe(&e));
         std::process::exit(1);
     }
 }

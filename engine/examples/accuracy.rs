@@ -5,9 +5,9 @@
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use candle_transformers::models::quantized_llama::ModelWeights;
+use engine::backend::cpu::session::prompt_logits;
 use engine::loader::{load, LoadOptions};
 use engine::model::{cards, fetch};
-use engine::session::prompt_logits;
 use std::io::Cursor;
 
 fn logits(model: &mut ModelWeights, prompt: &[u32]) -> Vec<f32> {
@@ -27,7 +27,7 @@ fn logits(model: &mut ModelWeights, prompt: &[u32]) -> Vec<f32> {
 fn stats(a: &[f32], b: &[f32]) -> (f32, f32, bool) {
     let max = a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
     let mean = a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f32>() / a.len() as f32;
-    let am = |v: &[f32]| engine::cpu::ops::argmax(v);
+    let am = |v: &[f32]| engine::backend::cpu::ops::argmax(v);
     (max, mean, am(a) == am(b))
 }
 
@@ -63,6 +63,7 @@ fn main() {
         synthetic: false,
         threads: 2,
         seed: 0,
+        device: Default::default(),
     })
     .unwrap();
     println!(
@@ -78,7 +79,7 @@ fn main() {
         let prompt = ours.tokenizer.encode(text).unwrap();
         let want = logits(&mut f32_model, &prompt);
         let theirs = logits(&mut q_model, &prompt);
-        let got = prompt_logits(&ours.llama, &prompt).unwrap();
+        let got = prompt_logits(ours.model.cpu().unwrap(), &prompt).unwrap();
         let (a, b) = (stats(&got, &want), stats(&theirs, &want));
         let short: String = text.chars().take(30).collect::<String>().replace('\n', "⏎");
         println!(

@@ -20,6 +20,9 @@ pub enum EngineError {
     BadGguf { path: PathBuf, reason: String },
     #[error("{path}: {reason}")]
     BadCard { path: PathBuf, reason: String },
+    /// A file the user gave (an experiment, a trace) that cannot be read or parsed.
+    #[error("{path}: {reason}")]
+    BadFile { path: PathBuf, reason: String },
     #[error("fetching {what} failed: {reason}")]
     Fetch { what: String, reason: String },
     #[error("tokenizer: {0}")]
@@ -36,10 +39,27 @@ pub enum EngineError {
     CudaUnavailable { missing: String, hint: String },
     #[error("CUDA: {0}")]
     Cuda(String),
+    /// A user's setting that cannot work, named by its field in the engine's config types
+    /// (`workload.rate`, `slo.tpot_ms`, …); the CLI and the GUI map fields to flags and controls.
+    #[error("{field}: {reason}")]
+    Field { field: String, reason: String },
     #[error("invalid argument: {0}")]
     Invalid(String),
+    /// A broken invariant of the engine itself, never the user's input.
+    #[error("internal: {0}, please report")]
+    Internal(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+}
+
+impl EngineError {
+    /// A bad setting of `field`.
+    pub fn field(field: &str, reason: impl Into<String>) -> Self {
+        EngineError::Field {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, EngineError>;

@@ -1,9 +1,11 @@
 //! Single-request text generation: prefill the prompt in one step, then decode token by token.
-use crate::backend::session::StepSession;
+use crate::backend::cpu::llama::Llama;
+use crate::backend::cpu::session::Session;
+use crate::backend::step::StepPart;
+use crate::backend::step::StepSession;
+use crate::backend::DeviceModel;
 use crate::error::{EngineError, Result};
-use crate::model::llama::Llama;
 use crate::sampler::{Sampler, SamplingParams};
-use crate::session::{Session, StepPart};
 use std::time::Instant;
 
 #[derive(Debug, Clone)]
@@ -22,6 +24,7 @@ pub struct GenerateOutput {
     pub decode_ms: f64,
 }
 
+/// Generates on the CPU engine.
 pub fn generate(
     model: &Llama,
     req: &GenerateRequest,
@@ -33,11 +36,23 @@ pub fn generate(
     generate_in(&mut session, max_ctx, req, on_token)
 }
 
+/// Generates on whichever device the model is loaded on.
+pub fn generate_on(
+    model: &DeviceModel,
+    req: &GenerateRequest,
+    on_token: impl FnMut(u32),
+) -> Result<GenerateOutput> {
+    let max_ctx = model.spec().max_context;
+    check(req, max_ctx)?;
+    let mut session = model.session_for(req.prompt_ids.len() + req.max_tokens)?;
+    generate_in(session.as_mut(), max_ctx, req, on_token)
+}
+
 /// The request's own checks, before any session is made for it.
 pub fn check(req: &GenerateRequest, max_ctx: usize) -> Result<()> {
     req.sampling.validate()?;
     if req.prompt_ids.is_empty() {
-        return Err(EngineError::Invalid("the prompt is empty".into()));
+        return Err(EngineError::field("prompt", "is empty"));
     }
     let total = req.prompt_ids.len() + req.max_tokens;
     if total > max_ctx {
@@ -51,7 +66,7 @@ pub fn check(req: &GenerateRequest, max_ctx: usize) -> Result<()> {
 
 /// `generate` in a session the caller made (CPU or GPU) with room for the whole request.
 pub fn generate_in(
-    session: &mut impl StepSession,
+    session: &mut dyn StepSession,
     max_ctx: usize,
     req: &GenerateRequest,
     mut on_token: impl FnMut(u32),

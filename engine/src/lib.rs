@@ -1,28 +1,24 @@
-//! Goodput Lab engine: a real llama-family LLM on the CPU over packed mixed prefill/decode
-//! steps and a paged KV cache, and the serving layer around it: schedulers, clusters of logical
-//! GPUs, workloads, clocks and metrics. No UI dependency.
-pub mod backend;
-pub mod cpu;
+//! Goodput Lab engine: a real llama-family LLM on the CPU or an NVIDIA GPU over packed mixed
+//! prefill/decode steps and a paged KV cache, and the serving layer around it. No UI dependency.
+//!
+//! Table of contents, bottom layer first:
+//! - [`model`]: what a model is and where it comes from (cards, GGUF, tokenizer, fetch).
+//! - [`kv`]: paged KV bookkeeping (block pool, block tables) shared by every backend.
+//! - [`backend`]: where a model runs (`cpu/`, `cuda/`), the neutral step types and `StepSession`.
+//! - [`loader`], [`sampler`], [`generate`]: loading a model, sampling, plain text generation.
+//! - [`measure`]: timing a model on a device (step timing, model bench, interference, gpu-check).
+//! - [`serve`]: serving a workload (schedulers, clusters, clocks, workloads, metrics, experiments).
 pub mod error;
-pub mod kv;
 pub mod model;
-pub mod sampler;
 
-pub use error::{EngineError, Result};
-pub mod bench;
+pub mod backend;
+pub mod kv;
+
 pub mod generate;
 pub mod loader;
-pub mod session;
+pub mod sampler;
 
-pub mod cluster;
-pub mod cost_model;
-pub mod events;
-pub mod interference;
-pub mod link;
-pub mod metrics;
-pub mod request;
-pub mod scenario;
-pub mod sched;
-pub mod sweep;
-pub mod trace;
-pub mod workload;
+pub mod measure;
+pub mod serve;
+
+pub use error::{EngineError, Result};

@@ -1,11 +1,13 @@
-//! Turning `--model` (a card name or a `.gguf` path) and `--synthetic` into a ready model.
+//! Turning a model name (a card name or a `.gguf` path) and the synthetic choice into a ready
+//! model on its device.
+use crate::backend::cpu::llama::Llama;
+use crate::backend::cpu::weights::Weights;
+use crate::backend::{Device, DeviceModel};
 use crate::error::{EngineError, Result};
 use crate::model::cards;
 use crate::model::fetch::verify_sha256;
 use crate::model::gguf::GgufFile;
-use crate::model::llama::Llama;
 use crate::model::tokenizer::Tokenizer;
-use crate::model::weights::Weights;
 use std::path::Path;
 
 #[derive(Debug, Clone)]
@@ -16,23 +18,41 @@ pub struct LoadOptions {
     pub synthetic: bool,
     pub threads: usize,
     pub seed: u64,
+    pub device: Device,
 }
 
+/// A model ready to run: its weights on their device, its tokenizer, and what it is.
 pub struct LoadedModel {
     /// Card name or file name, for reports.
     pub name: String,
-    pub llama: Llama,
+    pub model: DeviceModel,
     pub tokenizer: Tokenizer,
     pub synthetic: bool,
+}
+
+impl LoadedModel {
+    pub fn spec(&self) -> &crate::model::spec::ModelSpec {
+        self.model.spec()
+    }
 }
 
 fn looks_like_path(model: &str) -> bool {
     model.ends_with(".gguf") || model.contains('/') || model.contains(std::path::MAIN_SEPARATOR)
 }
 
+/// Loads on `opts.device`; on a machine without CUDA a `cuda` device fails naming the
+/// missing library before anything is read.
 pub fn load(opts: &LoadOptions) -> Result<LoadedModel> {
+    match opts.device {
+        Device::Cpu => load_cpu(opts),
+        Device::Cuda(n) => crate::backend::cuda::load::load_cuda(opts, n),
+    }
+}
+
+/// Loads the CPU engine's weights (the CUDA loader starts from these for real files).
+pub fn load_cpu(opts: &LoadOptions) -> Result<LoadedModel> {
     if opts.threads == 0 {
-        return Err(EngineError::Invalid("--threads must be at least 1".into()));
+        return Err(EngineError::field("threads", "must be at least 1"));
     }
     if looks_like_path(&opts.model) {
         let path = Path::new(&opts.model);
@@ -99,7 +119,7 @@ fn finish(
 ) -> Result<LoadedModel> {
     Ok(LoadedModel {
         name,
-        llama: Llama::new(weights, opts.threads)?,
+        model: DeviceModel::Cpu(Llama::new(weights, opts.threads)?),
         tokenizer,
         synthetic: opts.synthetic,
     })

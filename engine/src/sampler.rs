@@ -1,6 +1,6 @@
 //! Next-token choice: greedy, or temperature + top-p with a per-request seeded RNG so a
 //! sampled run is reproducible.
-use crate::cpu::ops::argmax;
+use crate::backend::cpu::ops::argmax;
 use crate::error::{EngineError, Result};
 use rand::{Rng, SeedableRng};
 
@@ -25,10 +25,10 @@ impl Default for SamplingParams {
 impl SamplingParams {
     pub fn validate(&self) -> Result<()> {
         if !(self.temperature >= 0.0 && self.temperature.is_finite()) {
-            return Err(EngineError::Invalid("--temperature must be ≥ 0".into()));
+            return Err(EngineError::field("sampling.temperature", "must be ≥ 0"));
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
-            return Err(EngineError::Invalid("--top-p must be in (0, 1]".into()));
+            return Err(EngineError::field("sampling.top_p", "must be in (0, 1]"));
         }
         Ok(())
     }

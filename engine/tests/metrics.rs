@@ -1,6 +1,6 @@
 //! Metric formulas against timelines computed by hand.
-use engine::metrics::{attainment, percentile, summarize, RequestRecord, Slo, Stats};
-use engine::request::{Request, RequestSpec};
+use engine::serve::metrics::{attainment, percentile, summarize, RequestRecord, Slo, Stats};
+use engine::serve::request::{Request, RequestSpec};
 
 fn request(arrival: f64, times: &[f64], stamps: (f64, Option<(f64, f64)>, f64)) -> Request {
     let spec = RequestSpec {

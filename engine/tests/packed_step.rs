@@ -1,21 +1,22 @@
 //! A sequence's logits inside a mixed step (beside other sequences' prefill chunks and
 //! decodes, its own prompt split into chunks) equal its logits computed alone.
 mod common;
+use engine::backend::cpu::session::{prompt_logits, Session};
+use engine::backend::step::StepPart;
 use engine::loader::LoadedModel;
-use engine::session::{prompt_logits, Session, StepPart};
 use rand::{Rng, SeedableRng};
 
 /// Logits after each token of `prompt`, fed to a fresh session in one prefill.
 fn alone(m: &LoadedModel, prompt: &[u32]) -> Vec<f32> {
-    prompt_logits(&m.llama, prompt).unwrap()
+    prompt_logits(m.model.cpu().unwrap(), prompt).unwrap()
 }
 
 /// The same prompt fed as chunks `splits`, each step shared with noise sequences: another
 /// prompt's chunk and several single-token decodes.
 fn mixed(m: &LoadedModel, prompt: &[u32], splits: &[usize], seed: u64) -> Vec<f32> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let vocab = m.llama.weights.spec.vocab_size as u32;
-    let mut s = Session::with_capacity(&m.llama, 4096).unwrap();
+    let vocab = m.spec().vocab_size as u32;
+    let mut s = Session::with_capacity(m.model.cpu().unwrap(), 4096).unwrap();
     // Decoding neighbours with some context already computed.
     for d in 10..14u64 {
         let ctx: Vec<u32> = (0..rng.random_range(3..20))
@@ -104,7 +105,7 @@ fn decode_steps_equal_a_longer_prefill() {
     let m = common::tiny(1);
     let prompt: Vec<u32> = (0..20).map(|i| (i * 7 % 500) as u32).collect();
     let want = alone(&m, &prompt);
-    let mut s = Session::with_capacity(&m.llama, 64).unwrap();
+    let mut s = Session::with_capacity(m.model.cpu().unwrap(), 64).unwrap();
     let mut got = Vec::new();
     for t in &prompt {
         got = s

@@ -3,8 +3,8 @@
 mod common;
 use candle_core::{Device, Tensor};
 use candle_transformers::models::quantized_llama::ModelWeights;
+use engine::backend::cpu::session::prompt_logits;
 use engine::generate::{generate, GenerateRequest};
-use engine::session::prompt_logits;
 
 fn candle_logits(prompt: &[u32]) -> Vec<f32> {
     let path = common::smollm_path();
@@ -36,7 +36,7 @@ fn logits_match_candle_quantized_llama() {
     ] {
         let prompt = m.tokenizer.encode(text).unwrap();
         let want = candle_logits(&prompt);
-        let got = prompt_logits(&m.llama, &prompt).unwrap();
+        let got = prompt_logits(m.model.cpu().unwrap(), &prompt).unwrap();
         let scale = want.iter().fold(0f32, |a, v| a.max(v.abs()));
         let diff = common::max_abs_diff(&got, &want);
         let mean: f32 = got
@@ -80,7 +80,7 @@ fn greedy_continuation_names_paris() {
         sampling: Default::default(),
         stop_ids: vec![],
     };
-    let out = generate(&m.llama, &req, |_| {}).unwrap();
+    let out = generate(m.model.cpu().unwrap(), &req, |_| {}).unwrap();
     let text = m.tokenizer.decode(&out.output_ids).unwrap();
     assert!(text.starts_with(" Paris."), "got {text:?}");
 }

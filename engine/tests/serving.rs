@@ -1,18 +1,19 @@
 //! Serving on the real engine (tiny, synthetic weights, measured clock).
 mod common;
-use engine::cluster::{run, ClockKind, Mode, ModelRef, RunInputs, ServeConfig};
-use engine::events::{Event, RunControl};
-use engine::metrics::Slo;
-use engine::session::{Session, StepPart};
-use engine::workload::{Count, LenDist, WorkloadSpec};
+use engine::backend::cpu::session::Session;
+use engine::backend::step::StepPart;
+use engine::serve::cluster::{run, ClockKind, Mode, RunInputs, ServeConfig};
+use engine::serve::events::{Emitter, Event, RunControl};
+use engine::serve::metrics::Slo;
+use engine::serve::workload::{Count, LenDist, WorkloadSpec};
 use std::collections::BTreeMap;
 
 #[test]
 fn a_kv_copy_between_instances_gives_the_same_next_token_logits() {
     let m = common::tiny(1);
     let prompt: Vec<u32> = (0..37).map(|i| 20 + i * 7).collect();
-    let mut a = Session::new(&m.llama, 16, 4).unwrap();
-    let mut b = Session::new(&m.llama, 16, 4).unwrap();
+    let mut a = Session::new(m.model.cpu().unwrap(), 16, 4).unwrap();
+    let mut b = Session::new(m.model.cpu().unwrap(), 16, 4).unwrap();
     // Occupy some of b's blocks so the copy lands in different block numbers.
     b.reserve_context(99, 9).unwrap();
     a.step(&[StepPart {
@@ -45,7 +46,7 @@ fn a_kv_copy_between_instances_gives_the_same_next_token_logits() {
         .unwrap();
     assert_eq!(la, lb);
     // And a copy of the wrong blocks would not: the test can fail.
-    let mut c = Session::new(&m.llama, 16, 4).unwrap();
+    let mut c = Session::new(m.model.cpu().unwrap(), 16, 4).unwrap();
     c.kv.append(5, prompt.len()).unwrap();
     let lc = c
         .step(&[StepPart {
@@ -61,8 +62,8 @@ fn a_kv_copy_between_instances_gives_the_same_next_token_logits() {
 /// where the KV cache really moves between pools — must produce exactly the same tokens.
 #[test]
 fn all_modes_generate_the_same_tokens_on_a_measured_run() {
-    let m = common::tiny(2);
-    let spec = &m.llama.weights.spec;
+    let m = std::sync::Arc::new(common::tiny(2));
+    let spec = m.spec().clone();
     let reqs = WorkloadSpec {
         rate: 50.0,
         burstiness: 1.0,
@@ -80,25 +81,24 @@ fn all_modes_generate_the_same_tokens_on_a_measured_run() {
         cfg.token_budget = 32;
         cfg.kv_tokens = 512;
         let (tx, rx) = crossbeam_channel::unbounded();
-        let report = run(RunInputs {
-            config: &cfg,
-            requests: &reqs,
-            model: Some(ModelRef::Cpu(&m.llama)),
+        let inputs = RunInputs {
+            config: cfg,
+            requests: reqs.clone().into(),
+            model: Some(m.clone()),
             cost: None,
             slo: Slo {
                 ttft_ms: 1e3,
                 tpot_ms: 1e3,
             },
-            stop_ids: &[],
-            events: Some(tx),
-            control: RunControl::default(),
-        })
-        .unwrap();
+            stop_ids: Vec::new().into(),
+        };
+        let report = run(&inputs, &Emitter::new(tx, 1), &RunControl::default()).unwrap();
         assert_eq!(report.requests.len(), 12);
         assert!(report.steps.iter().all(|s| s.end_s > s.start_s));
         let mut toks: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
         for e in rx.try_iter() {
-            if let Event::Token { req, token, .. } = e {
+            assert_eq!(e.mode, Some(mode));
+            if let Event::Token { req, token, .. } = e.event {
                 toks.entry(req).or_default().push(token);
             }
         }

@@ -1,6 +1,6 @@
 //! Workload generation and trace replay.
-use engine::trace::parse_trace;
-use engine::workload::{Count, LenDist, Preset, WorkloadSpec};
+use engine::serve::trace::parse_trace;
+use engine::serve::workload::{Count, LenDist, Preset, WorkloadSpec};
 
 fn spec(rate: f64, burstiness: f64, n: usize) -> WorkloadSpec {
     WorkloadSpec {

@@ -2,8 +2,7 @@
 use super::output::{check_writable, write_atomic};
 use super::ModelArgs;
 use clap::Args;
-use engine::bench::{bench_model, BenchConfig};
-use indicatif::ProgressBar;
+use engine::measure::bench_model::{bench_model, BenchConfig};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -31,9 +30,6 @@ pub struct BenchModelArgs {
 }
 
 pub fn run(a: BenchModelArgs) -> anyhow::Result<()> {
-    if let engine::backend::Device::Cuda(n) = a.model.device {
-        return super::bench_cuda::run(&a, n);
-    }
     if let Some(path) = &a.json {
         check_writable(path)?;
     }
@@ -46,9 +42,10 @@ pub fn run(a: BenchModelArgs) -> anyhow::Result<()> {
         repeats: a.repeats,
         seed: a.seed,
     };
-    let bar = ProgressBar::new_spinner();
-    let r = bench_model(&m, &cfg, &mut |msg| bar.set_message(msg.to_string()))?;
-    bar.finish_and_clear();
+    let m = std::sync::Arc::new(m);
+    let job =
+        engine::serve::handle::spawn_job("bench-model", move |em, _| bench_model(&m, &cfg, em))?;
+    let r = super::follow::follow(job, None)?;
     println!(
         "model {}{}  threads {}  kernels {}  weights read per step {:.1} MB",
         r.model,

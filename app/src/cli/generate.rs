@@ -1,7 +1,7 @@
 //! `generate`: text from a prompt on the real engine, streamed as it is produced.
 use super::ModelArgs;
 use clap::Args;
-use engine::generate::GenerateRequest;
+use engine::generate::{generate_on, GenerateRequest};
 use engine::model::tokenizer::TokenStream;
 use engine::sampler::SamplingParams;
 use std::io::Write;
@@ -33,13 +33,13 @@ pub fn run(a: GenerateArgs) -> anyhow::Result<()> {
     if a.max_tokens == 0 {
         anyhow::bail!("--max-tokens must be at least 1");
     }
-    let m = super::device::AnyModel::load(&a.model)?;
+    let m = a.model.load()?;
     let prompt = if a.chat {
-        m.tokenizer().chat_prompt(&a.prompt)
+        m.tokenizer.chat_prompt(&a.prompt)
     } else {
         a.prompt.clone()
     };
-    let prompt_ids = m.tokenizer().encode(&prompt)?;
+    let prompt_ids = m.tokenizer.encode(&prompt)?;
     let req = GenerateRequest {
         prompt_ids: prompt_ids.clone(),
         max_tokens: a.max_tokens,
@@ -49,22 +49,22 @@ pub fn run(a: GenerateArgs) -> anyhow::Result<()> {
             seed: a.seed,
         },
         stop_ids: if a.chat {
-            m.tokenizer().stop_ids()
+            m.tokenizer.stop_ids()
         } else {
             Vec::new()
         },
     };
     let mut stream = TokenStream::new();
     let mut stdout = std::io::stdout();
-    let out = m.generate(&req, |id| {
+    let out = generate_on(&m.model, &req, |id| {
         if !a.json {
-            if let Ok(Some(piece)) = stream.push(m.tokenizer(), id) {
+            if let Ok(Some(piece)) = stream.push(&m.tokenizer, id) {
                 let _ = write!(stdout, "{piece}");
                 let _ = stdout.flush();
             }
         }
     })?;
-    let text = m.tokenizer().decode(&out.output_ids)?;
+    let text = m.tokenizer.decode(&out.output_ids)?;
     if a.json {
         println!(
             "{}",

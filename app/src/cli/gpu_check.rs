@@ -4,11 +4,11 @@
 use super::output::{check_writable, write_atomic};
 use anyhow::bail;
 use clap::Args;
-use engine::backend::cuda::check::{accuracy, perf, Accuracy, PerfRow};
 use engine::backend::cuda::gpu::Gpu;
-use engine::backend::steps::StepShape;
 use engine::backend::Device;
 use engine::loader::{load, LoadOptions};
+use engine::measure::gpu_check::{accuracy, perf, Accuracy, PerfRow};
+use engine::measure::steps::StepShape;
 use engine::model::cards;
 use std::path::PathBuf;
 
@@ -48,6 +48,7 @@ fn accuracy_of(gpu: &std::sync::Arc<Gpu>, card: &str) -> anyhow::Result<Accuracy
         synthetic: !real,
         threads,
         seed: 0,
+        device: Device::Cpu,
     })?;
     let mut prompt = m.tokenizer.encode(PROMPT).unwrap_or_default();
     if prompt.len() < 2 {

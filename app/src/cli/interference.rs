@@ -1,12 +1,11 @@
 //! `interference`: how much a co-scheduled prefill chunk slows a decode step, measured.
-use super::device::AnyModel;
+use super::follow::follow;
 use super::output::{check_writable, write_atomic};
 use super::ModelArgs;
 use clap::Args;
-use engine::backend::cuda::session::CudaSession;
-use engine::interference::{measure, measure_on, InterferenceConfig};
-use indicatif::ProgressBar;
+use engine::measure::interference::{spawn, InterferenceConfig};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Args, Debug)]
 pub struct InterferenceArgs {
@@ -34,7 +33,7 @@ pub fn run(a: InterferenceArgs) -> anyhow::Result<()> {
     if let Some(p) = &a.json {
         check_writable(p)?;
     }
-    let m = AnyModel::load(&a.model)?;
+    let m = Arc::new(a.model.load()?);
     let cfg = InterferenceConfig {
         decode_batches: a.decode_batch.clone(),
         prefill_lens: a.prefill_len.clone(),
@@ -42,29 +41,12 @@ pub fn run(a: InterferenceArgs) -> anyhow::Result<()> {
         repeats: a.repeats,
         seed: a.seed,
     };
-    let bar = ProgressBar::new(0);
-    let mut progress = |done: usize, total: usize| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
+    let (name, synthetic) = (m.name.clone(), m.synthetic);
+    let threads = match a.model.device {
+        engine::backend::Device::Cpu => m.model.threads().to_string(),
+        d => format!("- ({d})"),
     };
-    let (name, synthetic, threads) = match &m {
-        AnyModel::Cpu(c) => (c.name.clone(), c.synthetic, c.llama.threads().to_string()),
-        AnyModel::Cuda(g) => (
-            g.name.clone(),
-            g.synthetic,
-            format!("- ({})", a.model.device),
-        ),
-    };
-    let rows = match &m {
-        AnyModel::Cpu(c) => measure(&c.llama, &cfg, &mut progress)?,
-        AnyModel::Cuda(g) => measure_on(
-            |tokens| CudaSession::with_capacity(&g.llama, tokens),
-            &g.llama.weights.spec,
-            &cfg,
-            &mut progress,
-        )?,
-    };
-    bar.finish_and_clear();
+    let rows = follow(spawn(m, cfg)?, None)?;
     println!(
         "model {}{}  threads {}  context {}  (step time of a decode batch with one prefill chunk in the same step)",
         name,

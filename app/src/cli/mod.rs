@@ -1,8 +1,8 @@
 //! Command-line definitions and dispatch.
 mod bench;
-mod bench_cuda;
 mod bench_model;
-mod device;
+pub mod flags;
+mod follow;
 mod generate;
 mod gpu_check;
 mod interference;
@@ -89,6 +89,7 @@ impl ModelArgs {
             synthetic: self.synthetic,
             threads,
             seed: self.weights_seed,
+            device: self.device,
         }
     }
 }
@@ -108,11 +109,24 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sweep(a) => sweep::run_sweep(a),
         Command::Interference(a) => interference::run(a),
         Command::Scenarios => {
-            for s in engine::scenario::all() {
+            for s in engine::serve::experiment::scenarios()? {
                 println!("{:<24} {}", s.name, s.about);
+                let (rate, slo) = match &s.fit {
+                    Some(_) => (
+                        "rate and SLOs fitted to this machine".to_string(),
+                        String::new(),
+                    ),
+                    None => (
+                        format!("{} req/s", s.workload.rate),
+                        format!(
+                            ", SLO TTFT {} ms / TPOT {} ms",
+                            s.slo.ttft_ms, s.slo.tpot_ms
+                        ),
+                    ),
+                };
                 println!(
-                    "{:<24} model {}, {:?} clock, {} GPUs, {} req/s, SLO TTFT {} ms / TPOT {} ms",
-                    "", s.model, s.clock, s.gpus, s.rate, s.slo.ttft_ms, s.slo.tpot_ms
+                    "{:<24} model {}, {:?} clock, {} GPUs, {rate}{slo}",
+                    "", s.model, s.clock, s.gpus
                 );
             }
             Ok(())

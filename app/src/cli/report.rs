@@ -1,8 +1,8 @@
 //! How `bench` shows its results: a side-by-side table in the manner of `vllm bench serve`
 //! (one column per mode), and CSV tables for spreadsheets.
 use super::output::Csv;
-use engine::cluster::RunReport;
-use engine::metrics::{Breakdown, Stats};
+use engine::serve::cluster::RunReport;
+use engine::serve::metrics::{Breakdown, Stats};
 use std::path::Path;
 
 fn gpus_label(r: &RunReport) -> String {
@@ -13,17 +13,7 @@ fn gpus_label(r: &RunReport) -> String {
 }
 
 fn mean_breakdown(r: &RunReport) -> Breakdown {
-    let n = r.requests.len().max(1) as f64;
-    let mut b = Breakdown::default();
-    for q in &r.requests {
-        let x = q.breakdown_ms;
-        b.prefill_queue += x.prefill_queue / n;
-        b.prefill_exec += x.prefill_exec / n;
-        b.kv_transfer += x.kv_transfer / n;
-        b.decode_queue += x.decode_queue / n;
-        b.decode_exec += x.decode_exec / n;
-    }
-    b
+    engine::serve::metrics::mean_breakdown(&r.requests)
 }
 
 pub fn print_table(reports: &[RunReport]) {

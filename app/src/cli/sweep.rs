@@ -1,11 +1,10 @@
 //! `sweep`: SLO attainment and goodput against request rate for every mode, DistServe's per-GPU
 //! goodput, and the SLO-scale curve at one fixed rate.
-use super::bench::run_mode;
-use super::output::{check_csv_dir, check_writable, write_atomic, Csv};
+use super::follow::follow;
+use super::output::{write_atomic, Csv};
 use super::serve_args::ServeArgs;
 use clap::Args;
-use engine::sweep::{max_rate_at, slo_scale_curve, RatePoint, ScalePoint, TARGET};
-use serde::Serialize;
+use engine::serve::sweep::{spawn_sweep, ModeSweep, TARGET};
 
 #[derive(Args, Debug)]
 pub struct SweepArgs {
@@ -14,113 +13,42 @@ pub struct SweepArgs {
     /// Request rates to visit [default: the scenario's].
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub rates: Vec<f64>,
-    /// SLO scale factors for the SLO-scale curve, at --request-rate.
-    #[arg(long, value_delimiter = ',', default_value = "0.25,0.5,0.75,1,1.5,2,3")]
+    /// SLO scale factors for the SLO-scale curve [default: 0.25,0.5,0.75,1,1.5,2,3].
+    #[arg(long, value_delimiter = ',')]
     pub slo_scales: Vec<f64>,
-}
-
-#[derive(Serialize)]
-struct Point {
-    rate: f64,
-    attainment: f64,
-    attainment_ttft: f64,
-    attainment_tpot: f64,
-    goodput_rps: f64,
-    throughput_rps: f64,
-    ttft_p90_ms: f64,
-    tpot_p90_ms: f64,
-}
-
-#[derive(Serialize)]
-struct ModeSweep {
-    mode: &'static str,
-    gpus: usize,
-    points: Vec<Point>,
-    /// Highest rate with ≥ 90 % joint attainment (interpolated); null if even the lowest misses.
-    max_rate_at_target: Option<f64>,
-    per_gpu_goodput_rps: Option<f64>,
-    slo_scale_rate: f64,
-    slo_scale: Vec<ScalePoint>,
 }
 
 pub fn run_sweep(a: SweepArgs) -> anyhow::Result<()> {
     let s = &a.serve;
-    if let Some(p) = &s.json {
-        check_writable(p)?;
-    }
-    if let Some(d) = &s.csv {
-        check_csv_dir(d)?;
-    }
-    let mut rates = a.rates.clone();
-    if rates.is_empty() {
-        match s
-            .scenario
-            .as_deref()
-            .map(engine::scenario::scenario)
-            .transpose()?
-        {
-            Some(sc) => rates = sc.rates.to_vec(),
-            None => anyhow::bail!("--rates: give the rates to sweep (or a --scenario)"),
+    s.check_outputs()?;
+    let mut exp = s.experiment()?;
+    if !a.rates.is_empty() {
+        exp.sweep.rates = a.rates.clone();
+        if let Some(f) = &mut exp.fit {
+            f.sweep_loads = None;
         }
     }
-    if let Some(r) = rates.iter().find(|r| !(**r > 0.0 && r.is_finite())) {
-        anyhow::bail!("--rates: every rate must be a finite number > 0, got {r}");
+    if !a.slo_scales.is_empty() {
+        exp.sweep.slo_scales = a.slo_scales.clone();
     }
-    if let Some(k) = a.slo_scales.iter().find(|k| !(**k > 0.0 && k.is_finite())) {
-        anyhow::bail!("--slo-scales: every scale must be > 0, got {k}");
+    // --request-rate on a sweep names the SLO-scale curve's rate (reused if swept).
+    if s.request_rate.is_some() {
+        exp.sweep.slo_scale_rate = s.request_rate;
     }
-    let setup = s.setup()?;
-    // Fail on any bad rate before the first long run.
-    let workloads: Vec<_> = rates
-        .iter()
-        .map(|&r| s.requests(&setup, r))
-        .collect::<Result<_, _>>()?;
-    let fixed = s.requests(&setup, setup.rate)?;
-    let mut out = Vec::new();
-    for cfg in &setup.configs {
-        let mut points = Vec::new();
-        for (rate, reqs) in rates.iter().zip(&workloads) {
-            let r = run_mode(&setup, cfg, reqs, &format!("{} {rate}/s", cfg.mode.name()))?;
-            let m = &r.summary;
-            points.push(Point {
-                rate: *rate,
-                attainment: m.attainment.joint,
-                attainment_ttft: m.attainment.ttft,
-                attainment_tpot: m.attainment.tpot,
-                goodput_rps: m.goodput_rps,
-                throughput_rps: m.throughput_rps,
-                ttft_p90_ms: m.ttft_ms.p90,
-                tpot_p90_ms: m.tpot_ms.p90,
-            });
-        }
-        let fixed_run = run_mode(
-            &setup,
-            cfg,
-            &fixed,
-            &format!("{} SLO scale", cfg.mode.name()),
-        )?;
-        let curve: Vec<RatePoint> = points
-            .iter()
-            .map(|p| RatePoint {
-                rate: p.rate,
-                attainment: p.attainment,
-            })
-            .collect();
-        let max = max_rate_at(&curve, TARGET);
-        out.push(ModeSweep {
-            mode: cfg.mode.name(),
-            gpus: cfg.gpus,
-            points,
-            max_rate_at_target: max,
-            per_gpu_goodput_rps: max.map(|r| r / cfg.gpus as f64),
-            slo_scale_rate: setup.rate,
-            slo_scale: slo_scale_curve(&fixed_run.requests, &setup.slo, &a.slo_scales),
-        });
+    if exp.sweep.rates.is_empty() && exp.fit.as_ref().is_none_or(|f| f.sweep_loads.is_none()) {
+        anyhow::bail!("--rates: give the rates to sweep (or a --scenario)");
     }
-    print_sweep(&out, &setup.slo);
-    if let Some(p) = &s.json {
-        let j = serde_json::json!({"model": setup.model_name, "slo": setup.slo, "target": TARGET, "modes": out});
-        write_atomic(p, &serde_json::to_string_pretty(&j)?)?;
+    exp.check()?;
+    let (p, report) = follow(spawn_sweep(exp, None)?, None)?;
+    if let Some(f) = &p.figures {
+        println!("{}", f.describe());
+    }
+    let out = &report.modes;
+    print_sweep(out, &p.resolved.slo, &report.slo_scale_source);
+    s.save(&p.experiment)?;
+    if let Some(path) = &s.json {
+        let j = serde_json::json!({"model": p.model_name, "slo": p.resolved.slo, "target": TARGET, "slo_scale_source": report.slo_scale_source, "modes": out});
+        write_atomic(path, &serde_json::to_string_pretty(&j)?)?;
     }
     if let Some(d) = &s.csv {
         let mut pts = Csv::new(&[
@@ -134,10 +62,10 @@ pub fn run_sweep(a: SweepArgs) -> anyhow::Result<()> {
             "throughput_rps",
         ]);
         let mut scale = Csv::new(&["mode", "rate", "slo_scale", "attainment"]);
-        for m in &out {
+        for m in out {
             for p in &m.points {
                 pts.row(&[
-                    m.mode.into(),
+                    m.mode.name().into(),
                     m.gpus.to_string(),
                     p.rate.to_string(),
                     p.attainment.to_string(),
@@ -149,7 +77,7 @@ pub fn run_sweep(a: SweepArgs) -> anyhow::Result<()> {
             }
             for c in &m.slo_scale {
                 scale.row(&[
-                    m.mode.into(),
+                    m.mode.name().into(),
                     m.slo_scale_rate.to_string(),
                     c.scale.to_string(),
                     c.attainment.to_string(),
@@ -162,7 +90,7 @@ pub fn run_sweep(a: SweepArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_sweep(out: &[ModeSweep], slo: &engine::metrics::Slo) {
+fn print_sweep(out: &[ModeSweep], slo: &engine::serve::metrics::Slo, source: &str) {
     println!(
         "SLOs: TTFT ≤ {} ms, TPOT ≤ {} ms; attainment target {:.0} %",
         slo.ttft_ms,
@@ -177,7 +105,7 @@ fn print_sweep(out: &[ModeSweep], slo: &engine::metrics::Slo) {
         for p in &m.points {
             println!(
                 "{:<15} {:>9.3} {:>11.1} {:>9.1} {:>9.1} {:>13.3} {:>13.3}",
-                m.mode,
+                m.mode.name(),
                 p.rate,
                 p.attainment * 100.0,
                 p.attainment_ttft * 100.0,
@@ -202,7 +130,7 @@ fn print_sweep(out: &[ModeSweep], slo: &engine::metrics::Slo) {
         };
         println!(
             "{:<15} {:>5} {:>24} {:>22}",
-            m.mode,
+            m.mode.name(),
             m.gpus,
             show(m.max_rate_at_target),
             show(m.per_gpu_goodput_rps)
@@ -215,11 +143,12 @@ fn print_sweep(out: &[ModeSweep], slo: &engine::metrics::Slo) {
         }
         println!();
         for m in out {
-            print!("{:<28}", format!("{} attain %", m.mode));
+            print!("{:<28}", format!("{} attain %", m.mode.name()));
             for c in &m.slo_scale {
                 print!("{:>7.1}", c.attainment * 100.0);
             }
             println!();
         }
+        println!("(SLO-scale curve from {source})");
     }
 }

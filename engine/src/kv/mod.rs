@@ -1,9 +1,8 @@
-//! Paged KV cache: block pool, per-sequence block tables, and the KV tensors.
+//! Paged KV bookkeeping shared by every backend: the block pool and per-sequence block tables.
+//! The tensors themselves live with their backend (`backend/cpu/kv_store.rs`, `backend/cuda/kv.rs`).
 pub mod block_pool;
 pub mod manager;
-pub mod store;
 
 pub use manager::{KvManager, KvUsage, SeqId};
-pub use store::KvStore;
 #[cfg(test)]
 mod tests;

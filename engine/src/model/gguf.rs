@@ -1,7 +1,7 @@
 //! Reading a llama-family GGUF: header through candle-core's reader, tensor bytes ourselves so
 //! Q4_1 / Q8_0 blocks map onto our formats without a detour through f32.
 use super::spec::ModelSpec;
-use crate::cpu::quant::{QMatrix, QK};
+use crate::backend::cpu::quant::{QMatrix, QK};
 use crate::error::{EngineError, Result};
 use candle_core::quantized::gguf_file::{Content, Value};
 use candle_core::quantized::GgmlDType;

@@ -1,8 +1,6 @@
-//! Models: cards, GGUF reading, tokenizer, weights and the llama forward.
+//! What a model is and where it comes from: cards, GGUF reading, the tokenizer, fetching.
 pub mod cards;
 pub mod fetch;
 pub mod gguf;
-pub mod llama;
 pub mod spec;
 pub mod tokenizer;
-pub mod weights;

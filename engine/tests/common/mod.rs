@@ -15,6 +15,7 @@ pub fn smollm(threads: usize) -> LoadedModel {
         synthetic: false,
         threads,
         seed: 0,
+        device: Default::default(),
     })
     .unwrap()
 }
@@ -25,6 +26,7 @@ pub fn tiny(threads: usize) -> LoadedModel {
         synthetic: true,
         threads,
         seed: 42,
+        device: Default::default(),
     })
     .unwrap()
 }

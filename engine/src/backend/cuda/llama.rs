@@ -8,8 +8,8 @@ use super::plan::{
     attention_grid, elementwise_shape, row_threads, StepPlan, ATT_MAX_HEAD_DIM, ATT_THREADS,
 };
 use super::weights::DeviceWeights;
+use crate::backend::step::{check_step, SeqStep};
 use crate::error::{EngineError, Result};
-use crate::model::llama::{check_step, SeqStep};
 use cudarc::driver::{CudaSlice, PushKernelArg};
 use std::sync::Arc;
 

@@ -4,33 +4,26 @@
 use super::gpu::Gpu;
 use super::llama::CudaLlama;
 use super::weights::DeviceWeights;
+use crate::backend::DeviceModel;
 use crate::error::Result;
-use crate::loader::{load, load_tokenizer, LoadOptions};
+use crate::loader::{load_cpu, load_tokenizer, LoadOptions, LoadedModel};
 use crate::model::cards;
 use crate::model::gguf::GgufFile;
-use crate::model::tokenizer::Tokenizer;
 use std::path::Path;
-
-pub struct CudaModel {
-    pub name: String,
-    pub llama: CudaLlama,
-    pub tokenizer: Tokenizer,
-    pub synthetic: bool,
-}
 
 /// Opens `cuda:ordinal` first (so a machine without CUDA fails before any loading), then
 /// loads the model onto it.
-pub fn load_cuda(opts: &LoadOptions, ordinal: usize) -> Result<CudaModel> {
+pub fn load_cuda(opts: &LoadOptions, ordinal: usize) -> Result<LoadedModel> {
     let gpu = Gpu::open(ordinal)?;
     let is_path = opts.model.ends_with(".gguf") || opts.model.contains('/');
     let card = (!is_path).then(|| cards::card(&opts.model)).transpose()?;
     let real = card.as_ref().is_some_and(|c| c.weights.is_some()) || is_path;
     if real && !opts.synthetic {
-        let m = load(opts)?;
-        let weights = DeviceWeights::upload(&gpu, &m.llama.weights)?;
-        return Ok(CudaModel {
+        let m = load_cpu(opts)?;
+        let weights = DeviceWeights::upload(&gpu, &m.model.cpu()?.weights)?;
+        return Ok(LoadedModel {
             name: m.name,
-            llama: CudaLlama::new(gpu, weights)?,
+            model: DeviceModel::Cuda(Box::new(CudaLlama::new(gpu, weights)?)),
             tokenizer: m.tokenizer,
             synthetic: false,
         });
@@ -44,9 +37,9 @@ pub fn load_cuda(opts: &LoadOptions, ordinal: usize) -> Result<CudaModel> {
     };
     let tokenizer = load_tokenizer(&opts.model, true)?;
     let weights = DeviceWeights::synthetic(&gpu, &spec, opts.seed)?;
-    Ok(CudaModel {
+    Ok(LoadedModel {
         name,
-        llama: CudaLlama::new(gpu, weights)?,
+        model: DeviceModel::Cuda(Box::new(CudaLlama::new(gpu, weights)?)),
         tokenizer,
         synthetic: true,
     })

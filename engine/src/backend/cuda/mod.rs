@@ -1,7 +1,6 @@
 //! The CUDA backend: the same packed-step llama forward on an NVIDIA GPU through cudarc.
 //! Libraries are opened at run time (`libs`), kernels compiled by NVRTC at start-up
 //! (`compile`), GEMMs run in cuBLAS with bf16 inputs and f32 accumulation.
-pub mod check;
 pub mod compile;
 pub mod fetch_nvrtc;
 pub mod gpu;

@@ -1,7 +1,7 @@
 //! Host side of one packed step on the GPU: everything the kernels need about the step's
 //! sequences, flattened into one `i32` buffer (one upload per step), plus the launch shapes.
 //! Pure host code, unit-tested on the CPU.
-use crate::model::llama::SeqStep;
+use crate::backend::step::SeqStep;
 
 /// New tokens of one sequence per attention block (must equal `ATT_QT` in attention.cu).
 pub const ATT_QUERY_TILE: usize = 16;

@@ -1,11 +1,11 @@
 //! An f32 forward of one prompt over the dequantized weights: the CPU engine's own ops
 //! without its int8 activations. It is the yardstick for the GPU's bf16 error (the CPU
 //! engine's int8 activations alone put its logits 1.3 % (tiny) to 7.7 % (SmolLM2) from f32).
-use crate::cpu::attention::{attention, AttnSeq, AttnShape};
-use crate::cpu::ops;
+use crate::backend::cpu::attention::{attention, AttnSeq, AttnShape};
+use crate::backend::cpu::kv_store::KvStore;
+use crate::backend::cpu::ops;
+use crate::backend::cpu::weights::Weights;
 use crate::error::Result;
-use crate::kv::KvStore;
-use crate::model::weights::Weights;
 
 /// `y[n, rows] = x[n, cols] · wᵀ` for a dense row-major `w`.
 fn matmul(x: &[f32], w: &[f32], cols: usize) -> Vec<f32> {
@@ -78,7 +78,8 @@ pub fn f32_greedy(w: &Weights, prompt: &[u32], n: usize) -> Result<Vec<u32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{cards, llama::Llama};
+    use crate::backend::cpu::llama::Llama;
+    use crate::model::cards;
 
     /// The yardstick agrees with the CPU engine up to the engine's int8 activations.
     #[test]
@@ -90,8 +91,8 @@ mod tests {
         ];
         let reference = f32_prompt_logits(&w, &prompt).unwrap();
         let llama = Llama::new(w, 1).unwrap();
-        let engine = crate::session::prompt_logits(&llama, &prompt).unwrap();
-        let err = super::super::check::rel_err(&engine, &reference);
+        let engine = crate::backend::cpu::session::prompt_logits(&llama, &prompt).unwrap();
+        let err = crate::measure::gpu_check::rel_err(&engine, &reference);
         assert!(err < 0.03, "{err}"); // measured 0.013
 
         assert_eq!(ops::argmax(&engine), ops::argmax(&reference));

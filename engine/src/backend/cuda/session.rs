@@ -6,10 +6,10 @@ use super::gpu::ctx_err;
 use super::kv::DeviceKv;
 use super::llama::{CudaLlama, Scratch};
 use super::plan::StepPlan;
+use crate::backend::step::SeqStep;
+use crate::backend::step::{StepPart, StepSession, DEFAULT_BLOCK_SIZE};
 use crate::error::{EngineError, Result};
 use crate::kv::{KvManager, KvUsage, SeqId};
-use crate::model::llama::SeqStep;
-use crate::session::{StepPart, DEFAULT_BLOCK_SIZE};
 use cudarc::driver::{sys::CUevent_flags, CudaEvent, PushKernelArg};
 use serde::Serialize;
 use std::time::Duration;
@@ -217,5 +217,23 @@ impl<'m> CudaSession<'m> {
             free,
             total,
         })
+    }
+}
+
+impl StepSession for CudaSession<'_> {
+    fn step(&mut self, parts: &[StepPart]) -> Result<Vec<Vec<f32>>> {
+        CudaSession::step(self, parts)
+    }
+    fn reserve_context(&mut self, seq: SeqId, n: usize) -> Result<()> {
+        CudaSession::reserve_context(self, seq, n)
+    }
+    fn free(&mut self, seq: SeqId) {
+        CudaSession::free(self, seq)
+    }
+    fn usage(&self) -> KvUsage {
+        CudaSession::usage(self)
+    }
+    fn last_forward(&self) -> Duration {
+        self.last_forward
     }
 }

@@ -3,10 +3,10 @@
 //! no 26 GB upload for a 13B shape).
 use super::gpu::{ctx_err, Gpu};
 use super::plan::elementwise_shape;
-use crate::cpu::quant::QMatrix;
+use crate::backend::cpu::quant::QMatrix;
+use crate::backend::cpu::weights::Weights;
 use crate::error::Result;
 use crate::model::spec::ModelSpec;
-use crate::model::weights::Weights;
 use cudarc::driver::{CudaSlice, PushKernelArg};
 
 pub struct DeviceLayer {

@@ -1,0 +1,6 @@
+//! Timing a model on a device: step shapes and the one timing primitive, the model benchmark,
+//! the interference measurement and the GPU acceptance check.
+pub mod bench_model;
+pub mod gpu_check;
+pub mod interference;
+pub mod steps;

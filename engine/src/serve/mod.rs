@@ -1,0 +1,15 @@
+//! Everything about serving a workload: requests, schedulers, clusters of logical GPUs under
+//! three clocks, workloads and traces, metrics, events, the KV link, the cost model, named
+//! scenarios, sweeps and the experiment that ties them together.
+pub mod cluster;
+pub mod cost_model;
+pub mod events;
+pub mod experiment;
+pub mod handle;
+pub mod link;
+pub mod metrics;
+pub mod request;
+pub mod sched;
+pub mod sweep;
+pub mod trace;
+pub mod workload;
