@@ -66,24 +66,24 @@ fn lengths_follow_their_distribution_and_fit_the_context() {
 }
 
 #[test]
-fn bad_workloads_name_the_flag() {
+fn bad_workloads_name_the_field() {
     let e = |w: WorkloadSpec| w.generate(1000, 17, 2048).unwrap_err().to_string();
-    assert!(e(spec(0.0, 1.0, 5)).contains("--request-rate"));
-    assert!(e(spec(-1.0, 1.0, 5)).contains("--request-rate"));
-    assert!(e(spec(1.0, 0.0, 5)).contains("--burstiness"));
-    assert!(e(spec(1.0, 1.0, 0)).contains("--num-requests"));
-    assert!(LenDist::parse("uniform:9-3", "--prompt-len").is_err());
+    assert!(e(spec(0.0, 1.0, 5)).starts_with("workload.rate: "));
+    assert!(e(spec(-1.0, 1.0, 5)).starts_with("workload.rate: "));
+    assert!(e(spec(1.0, 0.0, 5)).starts_with("workload.burstiness: "));
+    assert!(e(spec(1.0, 1.0, 0)).starts_with("workload.num_requests: "));
+    assert!(LenDist::parse("uniform:9-3", "workload.prompt_len").is_err());
     assert_eq!(
-        LenDist::parse("normal:100,10", "--x").unwrap(),
+        LenDist::parse("normal:100,10", "x").unwrap(),
         LenDist::Normal {
             mean: 100.0,
             std: 10.0
         }
     );
-    assert!(LenDist::parse("abc", "--output-len")
+    assert!(LenDist::parse("abc", "workload.output_len")
         .unwrap_err()
         .to_string()
-        .contains("--output-len"));
+        .starts_with("workload.output_len: \"abc\""));
 }
 
 #[test]
