@@ -119,7 +119,7 @@ fn finish(
 ) -> Result<LoadedModel> {
     Ok(LoadedModel {
         name,
-        model: DeviceModel::Cpu(Llama::new(weights, opts.threads)?),
+        model: DeviceModel::Cpu(Box::new(Llama::new(weights, opts.threads)?)),
         tokenizer,
         synthetic: opts.synthetic,
     })

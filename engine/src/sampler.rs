@@ -123,7 +123,10 @@ mod tests {
     /// Pearson's chi-square of observed counts against expected probabilities.
     fn chi2(obs: &[f64], p: &[f64]) -> f64 {
         let n: f64 = obs.iter().sum();
-        obs.iter().zip(p).map(|(o, p)| (o - n * p).powi(2) / (n * p)).sum()
+        obs.iter()
+            .zip(p)
+            .map(|(o, p)| (o - n * p).powi(2) / (n * p))
+            .sum()
     }
 
     #[test]
@@ -184,7 +187,11 @@ mod tests {
             };
             generate(&llama, &req, |_| {}).unwrap().output_ids
         };
-        assert_ne!(run(1.0, 1), run(1.0, 2), "two seeds gave the same sampled text");
+        assert_ne!(
+            run(1.0, 1),
+            run(1.0, 2),
+            "two seeds gave the same sampled text"
+        );
         assert_eq!(run(1.0, 1), run(1.0, 1));
         // Greedy ignores the seed.
         assert_eq!(run(0.0, 1), run(0.0, 2));

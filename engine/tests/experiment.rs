@@ -1,7 +1,7 @@
 //! The experiment type: RON in and out, defaults, errors that name the field, the line and the
 //! column, and the machine fit measured on a real (tiny) model.
-use engine::serve::experiment::{prepare, Experiment, MachineFit};
 use engine::serve::events::Emitter;
+use engine::serve::experiment::{prepare, Experiment, MachineFit};
 use engine::serve::workload::LenDist;
 
 #[test]
@@ -14,11 +14,17 @@ fn a_partial_file_takes_the_defaults_and_round_trips() {
     assert_eq!(e.gpus, 4);
     assert_eq!(e.pd, Some((1, 3)));
     assert_eq!(e.workload.rate, 3.5);
-    assert_eq!(e.workload.prompt_len, Some(LenDist::Uniform { lo: 4, hi: 9 }));
+    assert_eq!(
+        e.workload.prompt_len,
+        Some(LenDist::Uniform { lo: 4, hi: 9 })
+    );
     let d = Experiment::default();
     assert_eq!(e.slo, d.slo);
     assert_eq!(e.sched, d.sched);
-    assert_eq!(Experiment::from_ron("y.ron", &e.to_ron().unwrap()).unwrap(), e);
+    assert_eq!(
+        Experiment::from_ron("y.ron", &e.to_ron().unwrap()).unwrap(),
+        e
+    );
 }
 
 #[test]
@@ -28,16 +34,22 @@ fn malformed_files_name_the_file_line_and_field() {
         .to_string();
     assert!(err.starts_with("bad.ron: 3:"), "{err}");
     assert!(err.contains("gpu_count"), "{err}");
-    let err = Experiment::from_ron("bad.ron", "(gpus: \"two\")").unwrap_err().to_string();
+    let err = Experiment::from_ron("bad.ron", "(gpus: \"two\")")
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("bad.ron: 1:"), "{err}");
     let missing = Experiment::load(std::path::Path::new("/no/such/experiment.ron"));
-    assert!(missing.unwrap_err().to_string().contains("/no/such/experiment.ron"));
+    assert!(missing
+        .unwrap_err()
+        .to_string()
+        .contains("/no/such/experiment.ron"));
 }
 
 #[test]
 fn impossible_settings_are_refused_by_field() {
     let spec = engine::model::cards::card("tiny").unwrap().spec;
-    let cases: Vec<(fn(&mut Experiment), &str)> = vec![
+    type Edit = fn(&mut Experiment);
+    let cases: Vec<(Edit, &str)> = vec![
         (|e| e.workload.rate = 0.0, "workload.rate"),
         (|e| e.slo.tpot_ms = -1.0, "slo.tpot_ms"),
         (|e| e.modes.clear(), "modes"),
@@ -47,7 +59,10 @@ fn impossible_settings_are_refused_by_field() {
         (|e| e.sched.max_seqs = 0, "sched.max_seqs"),
         (|e| e.sampling.top_p = 0.0, "sampling.top_p"),
         (|e| e.sweep.rates = vec![1.0, -1.0], "sweep.rates"),
-        (|e| e.workload.output_len = Some(LenDist::Fixed(0)), "workload.output_len"),
+        (
+            |e| e.workload.output_len = Some(LenDist::Fixed(0)),
+            "workload.output_len",
+        ),
     ];
     for (edit, field) in cases {
         let mut e = Experiment::default();

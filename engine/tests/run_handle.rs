@@ -42,7 +42,10 @@ fn a_spawned_run_is_read_paused_resumed_and_cancelled_through_its_handle() {
     std::thread::sleep(Duration::from_millis(100));
     while h.events.try_recv().is_ok() {}
     std::thread::sleep(Duration::from_millis(300));
-    assert!(h.events.try_recv().is_err(), "a paused run published events");
+    assert!(
+        h.events.try_recv().is_err(),
+        "a paused run published events"
+    );
     assert!(!h.is_finished());
 
     h.resume();

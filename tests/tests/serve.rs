@@ -147,19 +147,47 @@ fn seeded_modeled_runs_are_bit_for_bit_identical() {
 #[test]
 fn a_saved_experiment_repeats_the_run_exactly_and_flags_override_it() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, b, c) = (dir.path().join("a.json"), dir.path().join("b.json"), dir.path().join("c.json"));
+    let (a, b, c) = (
+        dir.path().join("a.json"),
+        dir.path().join("b.json"),
+        dir.path().join("c.json"),
+    );
     let ron = dir.path().join("exp.ron");
-    let extra = ["--clock", "modeled", "--seed", "3", "--save-experiment", ron.to_str().unwrap()];
+    let extra = [
+        "--clock",
+        "modeled",
+        "--seed",
+        "3",
+        "--save-experiment",
+        ron.to_str().unwrap(),
+    ];
     let first = run_ok(&bench_args(a.to_str().unwrap(), &extra), &[]);
     let text = std::fs::read_to_string(&ron).unwrap();
-    assert!(text.contains("token_budget: 32") && text.contains("modeled"), "{text}");
+    assert!(
+        text.contains("token_budget: 32") && text.contains("modeled"),
+        "{text}"
+    );
     // The file alone gives the same table and byte-identical JSON.
-    let exp = ["bench", "--experiment", ron.to_str().unwrap(), "--json", b.to_str().unwrap()];
+    let exp = [
+        "bench",
+        "--experiment",
+        ron.to_str().unwrap(),
+        "--json",
+        b.to_str().unwrap(),
+    ];
     let again = run_ok(&exp, &[]);
     assert_eq!(first, again);
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     // A flag beside the file replaces one field.
-    let over = ["bench", "--experiment", ron.to_str().unwrap(), "--seed", "4", "--json", c.to_str().unwrap()];
+    let over = [
+        "bench",
+        "--experiment",
+        ron.to_str().unwrap(),
+        "--seed",
+        "4",
+        "--json",
+        c.to_str().unwrap(),
+    ];
     run_ok(&over, &[]);
     let (ja, jc) = (read_json(&a), read_json(&c));
     assert_eq!(jc["seed"], 4);
@@ -167,7 +195,10 @@ fn a_saved_experiment_repeats_the_run_exactly_and_flags_override_it() {
     // A broken file names itself and the line.
     std::fs::write(&ron, "(\n  gpus: 2,\n  bogus: 1,\n)").unwrap();
     let err = run_err(&["bench", "--experiment", ron.to_str().unwrap()], &[]);
-    assert!(err.contains("exp.ron: 3:") && err.contains("bogus"), "{err}");
+    assert!(
+        err.contains("exp.ron: 3:") && err.contains("bogus"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -232,7 +263,10 @@ fn interference_table_starts_at_one() {
             .iter()
             .find(|a| a["decode_batch"] == r["decode_batch"] && a["prefill_len"] == 0)
             .unwrap();
-        assert!((f(r, "slowdown") - f(r, "step_ms") / f(alone, "step_ms")).abs() < 1e-9, "{r}");
+        assert!(
+            (f(r, "slowdown") - f(r, "step_ms") / f(alone, "step_ms")).abs() < 1e-9,
+            "{r}"
+        );
         if r["prefill_len"] == 256 {
             assert!(f(r, "step_ms") > f(alone, "step_ms"), "{r} vs {alone}");
         }
@@ -291,14 +325,27 @@ fn sweep_reports_per_gpu_goodput_and_the_slo_scale_curve() {
         // The curve reuses the sweep's own run at 4 req/s (no extra run): at scale ×1 it is
         // that point's attainment.
         assert_eq!(m["slo_scale_rate"].as_f64(), Some(4.0));
-        let at4 = m["points"].as_array().unwrap().iter().find(|p| p["rate"] == 4.0).unwrap();
+        let at4 = m["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["rate"] == 4.0)
+            .unwrap();
         let one = scales.iter().position(|s| s["scale"] == 1.0).unwrap();
         assert_eq!(att[one], at4["attainment"].as_f64().unwrap());
         // Per-GPU goodput is the crossing rate ÷ GPUs, inside the swept range.
-        let max = m["max_rate_at_target"].as_f64().expect("a crossing at these loose SLOs");
+        let max = m["max_rate_at_target"]
+            .as_f64()
+            .expect("a crossing at these loose SLOs");
         assert!((1.0..=64.0).contains(&max), "{max}");
         let per_gpu = m["per_gpu_goodput_rps"].as_f64().unwrap();
         assert!((per_gpu - max / m["gpus"].as_f64().unwrap()).abs() < 1e-12);
     }
-    assert!(j["slo_scale_source"].as_str().unwrap().contains("sweep's runs at 4"), "{j}");
+    assert!(
+        j["slo_scale_source"]
+            .as_str()
+            .unwrap()
+            .contains("sweep's runs at 4"),
+        "{j}"
+    );
 }

@@ -62,7 +62,7 @@ impl From<Device> for String {
 /// A model's weights on the device that runs them: the one "loaded model" type every caller
 /// (CLI, cluster, benchmarks, GUI) holds, usually behind an `Arc`.
 pub enum DeviceModel {
-    Cpu(cpu::llama::Llama),
+    Cpu(Box<cpu::llama::Llama>),
     Cuda(Box<cuda::llama::CudaLlama>),
 }
 
