@@ -22,3 +22,5 @@ pub mod measure;
 pub mod serve;
 
 pub use error::{EngineError, Result};
+#[doc(hidden)]
+pub mod fuzz_checks;

@@ -46,8 +46,22 @@ pub fn parse_trace(
         if l.output_tokens == 0 {
             return Err(bad("output_tokens must be ≥ 1".into()));
         }
+        // Checked before the prompt is drawn: a huge `prompt_tokens` must not allocate.
+        let fits = |prompt_len: usize| {
+            if prompt_len.saturating_add(l.output_tokens) > max_context {
+                return Err(bad(format!(
+                    "prompt ({prompt_len}) + output ({}) tokens exceed the model's context of \
+                     {max_context}",
+                    l.output_tokens
+                )));
+            }
+            Ok(())
+        };
         let prompt = match (l.prompt_tokens, l.prompt) {
-            (Some(k), None) if k >= 1 => random_prompt(&mut rng, k, vocab, first_id),
+            (Some(k), None) if k >= 1 => {
+                fits(k)?;
+                random_prompt(&mut rng, k, vocab, first_id)
+            }
             (None, Some(p)) => encode(&p).map_err(|e| bad(e.to_string()))?,
             (Some(_), None) => return Err(bad("prompt_tokens must be ≥ 1".into())),
             _ => return Err(bad("give exactly one of prompt_tokens and prompt".into())),
@@ -55,13 +69,7 @@ pub fn parse_trace(
         if prompt.is_empty() {
             return Err(bad("the prompt has no tokens".into()));
         }
-        if prompt.len() + l.output_tokens > max_context {
-            return Err(bad(format!(
-                "prompt ({}) + output ({}) tokens exceed the model's context of {max_context}",
-                prompt.len(),
-                l.output_tokens
-            )));
-        }
+        fits(prompt.len())?;
         out.push(RequestSpec {
             id: out.len() as u64,
             arrival_s: l.arrival_s,

@@ -122,25 +122,13 @@ impl ServeConfig {
     /// A config with the experiment's defaults (`Experiment::default()`, the one place they
     /// live) for `mode` on `gpus` logical GPUs.
     pub fn defaults(mode: Mode, gpus: usize, max_context: usize) -> Self {
-        let e = crate::serve::experiment::Experiment::default();
-        let k = &e.sched;
-        ServeConfig {
-            mode,
+        let e = crate::serve::experiment::Experiment {
             gpus,
-            pd: e.pd,
-            router: e.router,
-            max_batched_tokens: k.max_batched_tokens.unwrap_or(max_context),
-            prefill_only_steps: k.prefill_only_steps,
-            token_budget: k.token_budget,
-            max_partial_prefills: k.max_partial_prefills,
-            max_seqs: k.max_seqs,
-            kv_tokens: k.kv_tokens,
-            block_size: k.block_size,
-            link: LinkModel::parse(&e.link).unwrap_or_else(|_| LinkModel::pcie()),
-            clock: e.clock,
-            sampling: e.sampling_params(),
-            stop_at_eos: e.sampling.stop_at_eos,
-        }
+            ..Default::default()
+        };
+        // The default link is a preset name, which always parses.
+        e.serve_config(mode, max_context)
+            .unwrap_or_else(|err| unreachable!("default experiment: {err}"))
     }
 
     /// (prefill, decode) instance counts for disaggregated mode.

@@ -4,7 +4,7 @@ use super::Experiment;
 use crate::error::{EngineError, Result};
 use crate::model::spec::ModelSpec;
 use crate::sampler::SamplingParams;
-use crate::serve::cluster::{ClockKind, ServeConfig};
+use crate::serve::cluster::{ClockKind, Mode, ServeConfig};
 use crate::serve::cost_model::Hardware;
 use crate::serve::link::LinkModel;
 use crate::serve::metrics::Slo;
@@ -101,29 +101,34 @@ impl Experiment {
         })
     }
 
+    /// The cluster config of one mode, before validation.
+    pub fn serve_config(&self, mode: Mode, max_context: usize) -> Result<ServeConfig> {
+        let k = &self.sched;
+        Ok(ServeConfig {
+            mode,
+            gpus: self.gpus,
+            pd: self.pd,
+            router: self.router,
+            max_batched_tokens: k.max_batched_tokens.unwrap_or(max_context),
+            prefill_only_steps: k.prefill_only_steps,
+            token_budget: k.token_budget,
+            max_partial_prefills: k.max_partial_prefills,
+            max_seqs: k.max_seqs,
+            kv_tokens: k.kv_tokens,
+            block_size: k.block_size,
+            link: LinkModel::parse(&self.link)?,
+            clock: self.clock,
+            sampling: self.sampling_params(),
+            stop_at_eos: self.sampling.stop_at_eos,
+        })
+    }
+
     /// Checks everything and builds one config per mode for a model of shape `spec`.
     pub fn resolve(&self, spec: &ModelSpec) -> Result<Resolved> {
         self.check()?;
-        let k = &self.sched;
         let mut configs = Vec::new();
         for &mode in &self.modes {
-            let c = ServeConfig {
-                mode,
-                gpus: self.gpus,
-                pd: self.pd,
-                router: self.router,
-                max_batched_tokens: k.max_batched_tokens.unwrap_or(spec.max_context),
-                prefill_only_steps: k.prefill_only_steps,
-                token_budget: k.token_budget,
-                max_partial_prefills: k.max_partial_prefills,
-                max_seqs: k.max_seqs,
-                kv_tokens: k.kv_tokens,
-                block_size: k.block_size,
-                link: LinkModel::parse(&self.link)?,
-                clock: self.clock,
-                sampling: self.sampling_params(),
-                stop_at_eos: self.sampling.stop_at_eos,
-            };
+            let c = self.serve_config(mode, spec.max_context)?;
             c.validate(&[])?;
             configs.push(c);
         }
