@@ -31,9 +31,10 @@ impl FromStr for Device {
 
     fn from_str(s: &str) -> Result<Self> {
         let bad = || {
-            EngineError::Invalid(format!(
-                "unknown device '{s}': expected cpu, cuda or cuda:N"
-            ))
+            EngineError::field(
+                "device",
+                format!("unknown device '{s}': expected cpu, cuda or cuda:N"),
+            )
         };
         match s.trim().to_ascii_lowercase().as_str() {
             "cpu" => Ok(Device::Cpu),

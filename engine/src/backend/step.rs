@@ -40,8 +40,8 @@ pub fn check_step(
     for (i, s) in seqs.iter().enumerate() {
         let end = s.start_pos + s.tokens.len();
         if s.tokens.is_empty() {
-            return Err(EngineError::Invalid(format!(
-                "sequence {i} of the step has no tokens"
+            return Err(EngineError::Internal(format!(
+                "sequence {i} of a step has no tokens"
             )));
         }
         if end > spec.max_context {
@@ -51,15 +51,16 @@ pub fn check_step(
             });
         }
         if end > s.table.len() * block_size {
-            return Err(EngineError::Invalid(format!(
+            return Err(EngineError::Internal(format!(
                 "sequence {i}: {end} tokens but KV blocks for {}",
                 s.table.len() * block_size
             )));
         }
         if let Some(t) = s.tokens.iter().find(|&&t| t as usize >= spec.vocab_size) {
-            return Err(EngineError::Invalid(format!(
-                "token id {t} outside the vocabulary"
-            )));
+            return Err(EngineError::field(
+                "prompt",
+                format!("token id {t} outside the vocabulary"),
+            ));
         }
     }
     Ok(())

@@ -76,7 +76,7 @@ impl KvManager {
         self.seqs
             .get(&seq)
             .map(|s| s.blocks.as_slice())
-            .ok_or_else(|| EngineError::Invalid(format!("sequence {seq} has no KV blocks")))
+            .ok_or_else(|| EngineError::Internal(format!("sequence {seq} has no KV blocks")))
     }
 
     /// Tokens reserved for `seq` (0 if unknown).

@@ -144,7 +144,7 @@ pub fn time_steps_all(
     context: ContextMode,
 ) -> Result<StepTimes> {
     if steps == 0 || (shape.decode == 0 && shape.prefill == 0) {
-        return Err(EngineError::Invalid("a measured step needs tokens".into()));
+        return Err(EngineError::field("shape", "a measured step needs tokens"));
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut tok = || rng.random_range(0..vocab as u32);

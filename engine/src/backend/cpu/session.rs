@@ -17,8 +17,9 @@ pub struct Session<'m> {
 impl<'m> Session<'m> {
     pub fn new(model: &'m Llama, n_blocks: usize, block_size: usize) -> Result<Self> {
         if n_blocks == 0 || block_size == 0 {
-            return Err(EngineError::Invalid(
-                "the KV cache needs at least one block".into(),
+            return Err(EngineError::field(
+                "sched.kv_tokens",
+                "the KV cache needs at least one block",
             ));
         }
         let s = &model.weights.spec;

@@ -48,8 +48,9 @@ impl DeviceKv {
         block_size: usize,
     ) -> Result<Self> {
         if n_blocks == 0 || block_size == 0 {
-            return Err(EngineError::Invalid(
-                "the KV cache needs at least one block".into(),
+            return Err(EngineError::field(
+                "sched.kv_tokens",
+                "the KV cache needs at least one block",
             ));
         }
         let per_layer = n_blocks * block_span(block_size, spec.n_kv_heads, spec.head_dim());
@@ -82,13 +83,13 @@ impl DeviceKv {
         dst_blocks: &[u32],
     ) -> Result<()> {
         if self.span() != src.span() || self.k.len() != src.k.len() {
-            return Err(EngineError::Invalid("KV pools of different shapes".into()));
+            return Err(EngineError::Internal("a KV copy between pools of different shapes".into()));
         }
         if src_blocks.len() != dst_blocks.len()
             || src_blocks.iter().any(|&b| b as usize >= src.n_blocks)
             || dst_blocks.iter().any(|&b| b as usize >= self.n_blocks)
         {
-            return Err(EngineError::Invalid("KV copy: bad block lists".into()));
+            return Err(EngineError::Internal("a KV copy with bad block lists".into()));
         }
         let span = self.span();
         let stream = self.gpu.stream.clone();

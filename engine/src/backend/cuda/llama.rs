@@ -99,7 +99,7 @@ impl CudaLlama {
             .flat_map(|s| s.table)
             .any(|&b| b as usize >= kv.n_blocks)
         {
-            return Err(EngineError::Invalid(
+            return Err(EngineError::Internal(
                 "a KV block id outside the device pool".into(),
             ));
         }

@@ -153,8 +153,8 @@ impl<'m> CudaSession<'m> {
             unsafe { b.launch(cfg) }.map_err(ctx_err!("argmax"))?;
         } else {
             if uniforms.len() < k {
-                return Err(EngineError::Invalid(
-                    "one uniform draw per row needed".into(),
+                return Err(EngineError::Internal(
+                    "device sampling needs one uniform draw per row".into(),
                 ));
             }
             let u = gpu.upload(&uniforms[..k])?;
@@ -192,8 +192,8 @@ impl<'m> CudaSession<'m> {
         let len = self.kv.seq_len(seq);
         let src_table = self.kv.block_table(seq)?.to_vec();
         if dst.kv.seq_len(dst_seq) != 0 {
-            return Err(EngineError::Invalid(format!(
-                "sequence {dst_seq} already exists there"
+            return Err(EngineError::Internal(format!(
+                "a KV transfer into sequence {dst_seq}, which already exists there"
             )));
         }
         dst.kv.append(dst_seq, len)?;
