@@ -1,7 +1,7 @@
-//! `goodput-lab`: the Goodput Lab command line (the workbench GUI arrives in a later issue).
-mod cli;
-
+//! `goodput-lab`: with no command it opens the workbench; commands run the engine from the
+//! command line.
 use clap::Parser;
+use goodput_lab::cli;
 
 fn main() {
     let args = cli::Cli::parse();

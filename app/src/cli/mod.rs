@@ -24,8 +24,9 @@ use engine::model::tokenizer::Tokenizer;
     about = "Goodput Lab: prefill/decode interference and goodput on a real LLM engine"
 )]
 pub struct Cli {
+    /// Without a command, the workbench window opens.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -51,6 +52,8 @@ pub enum Command {
     Scenarios,
     /// Check the CUDA backend on this machine's GPU: accuracy, step times, roofline.
     GpuCheck(gpu_check::GpuCheckArgs),
+    /// Open the workbench window (also what no command does).
+    Gui(crate::gui::GuiArgs),
 }
 
 /// Options every model-driven command shares.
@@ -100,7 +103,10 @@ pub fn threads_or_all(threads: Option<usize>) -> usize {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        return crate::gui::run(crate::gui::GuiArgs::default_args());
+    };
+    match command {
         Command::Models { action } => models::run(action),
         Command::Tokenize(a) => tokenize::run(a),
         Command::Generate(a) => generate::run(a),
@@ -132,5 +138,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::GpuCheck(a) => gpu_check::run(a),
+        Command::Gui(a) => crate::gui::run(a),
     }
 }

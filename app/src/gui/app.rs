@@ -1,0 +1,223 @@
+//! The workbench: an experiment being edited, the jobs it started (`Worker`) and what the
+//! window shows. Each frame drains the jobs' events within a small budget, then draws.
+use super::worker::{Status, Worker};
+use super::{compare, curves, experiment_bar, inspector, interference};
+use engine::serve::cluster::Mode;
+use engine::serve::experiment::{scenario, Experiment};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Compare,
+    Curves,
+    Interference,
+    Inspector,
+}
+
+impl View {
+    pub fn parse(s: &str) -> Option<View> {
+        Some(match s {
+            "compare" => View::Compare,
+            "curves" => View::Curves,
+            "interference" => View::Interference,
+            "inspector" => View::Inspector,
+            _ => return None,
+        })
+    }
+}
+
+/// Taking one screenshot of the real window and exiting (`gui --screenshot`).
+pub struct Shot {
+    pub path: std::path::PathBuf,
+    pub after: Duration,
+    pub started: Instant,
+    pub requested: bool,
+    /// Set by the screenshot callback: Ok once written, or why not.
+    pub result: Arc<Mutex<Option<Result<(), String>>>>,
+}
+
+/// Timing frames once the run has ended (`gui --bench-frames N`): every frame repaints at once,
+/// so the gap between frames is the whole frame time (UI, tessellation, GL, swap).
+pub struct FrameBench {
+    pub frames: usize,
+    pub times_ms: Vec<f64>,
+    pub last: Option<Instant>,
+}
+
+pub struct Workbench {
+    pub experiment: Experiment,
+    pub worker: Worker,
+    pub view: View,
+    pub selected: Option<(Mode, u64)>,
+    /// The experiment file the Load and Save buttons use.
+    pub file: String,
+    pub error: Option<String>,
+    /// Plots draw hover crosshairs; screenshots turn them off (Xvfb parks the pointer mid-window).
+    pub hover_lines: bool,
+    pub shot: Option<Shot>,
+    pub frame_bench: Option<FrameBench>,
+}
+
+const STORAGE_KEY: &str = "experiment";
+
+/// The first-launch experiment: the CPU chat scenario on synthetic weights (no download), its
+/// rate and SLOs fitted to this machine.
+pub fn first_launch() -> Experiment {
+    let mut e = scenario("cpu-chat").unwrap_or_default();
+    e.synthetic = true;
+    e
+}
+
+impl Workbench {
+    pub fn new(experiment: Experiment) -> Self {
+        Workbench {
+            experiment,
+            worker: Worker::default(),
+            view: View::Compare,
+            selected: None,
+            file: "experiment.ron".into(),
+            error: None,
+            hover_lines: true,
+            shot: None,
+            frame_bench: None,
+        }
+    }
+
+    /// Restores the last experiment (eframe persistence) or starts from the first-launch one.
+    pub fn restore(storage: Option<&dyn eframe::Storage>) -> Experiment {
+        storage
+            .and_then(|s| s.get_string(STORAGE_KEY))
+            .and_then(|t| Experiment::from_ron("saved", &t).ok())
+            .unwrap_or_else(first_launch)
+    }
+
+    pub fn start(&mut self) {
+        self.error = None;
+        self.selected = None;
+        if let Err(e) = self.experiment.check() {
+            self.error = Some(e.to_string());
+            return;
+        }
+        self.worker.start(&self.experiment);
+    }
+
+    fn status_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            for (v, name) in [
+                (View::Compare, "Compare"),
+                (View::Curves, "Curves"),
+                (View::Interference, "Interference"),
+                (View::Inspector, "Inspector"),
+            ] {
+                ui.selectable_value(&mut self.view, v, name);
+            }
+            ui.separator();
+            let s = &self.worker.store;
+            let finished: usize = s.modes.iter().map(|d| d.requests.len()).sum();
+            let total = s.total_requests * s.modes.len();
+            let text = match &self.worker.status {
+                Status::Idle => "idle".to_string(),
+                Status::Running => format!("running: {finished}/{total} requests"),
+                Status::Paused => format!("paused at {finished}/{total}"),
+                Status::Done => format!("done: {finished} requests"),
+                Status::Failed(e) => format!("failed: {e}"),
+            };
+            ui.label(text);
+            if let Some(line) = s.log.last() {
+                ui.weak(line);
+            }
+        });
+    }
+
+    /// One frame: drain events, draw, and drive a pending screenshot.
+    pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
+        self.worker.drain(Duration::from_millis(8));
+        egui::Panel::top("experiment").show(ui, |ui| {
+            experiment_bar::experiment_bar_ui(ui, self);
+            self.status_ui(ui);
+        });
+        egui::CentralPanel::default().show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| match self.view {
+                View::Compare => compare::compare_ui(ui, self),
+                View::Curves => curves::curves_ui(ui, self),
+                View::Interference => interference::interference_ui(ui, self),
+                View::Inspector => inspector::inspector_ui(ui, self),
+            });
+        });
+        if self.worker.is_busy() {
+            ui.ctx().request_repaint_after(Duration::from_millis(33));
+        }
+        self.drive_shot(ui.ctx());
+        self.drive_frame_bench(ui.ctx());
+    }
+
+    fn drive_frame_bench(&mut self, ctx: &egui::Context) {
+        let done = self.worker.status == Status::Done;
+        let Some(b) = &mut self.frame_bench else {
+            return;
+        };
+        ctx.request_repaint();
+        if !done {
+            return;
+        }
+        let now = Instant::now();
+        if let Some(t) = b.last {
+            b.times_ms.push((now - t).as_secs_f64() * 1e3);
+        }
+        b.last = Some(now);
+        if b.times_ms.len() >= b.frames {
+            let mut v = b.times_ms.clone();
+            v.sort_by(|a, b| a.total_cmp(b));
+            let s = &self.worker.store;
+            let reqs: usize = s.modes.iter().map(|d| d.requests.len()).sum();
+            let steps: usize = s.modes.iter().map(|d| d.steps.len()).sum();
+            println!(
+                "{} frames with {reqs} requests and {steps} steps in view: frame time median {:.2} ms (min {:.2}, p90 {:.2}, max {:.2}) = {:.1} frames/s",
+                v.len(),
+                v[v.len() / 2],
+                v[0],
+                v[v.len() * 9 / 10],
+                v[v.len() - 1],
+                1e3 / v[v.len() / 2]
+            );
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            self.frame_bench = None;
+        }
+    }
+
+    fn drive_shot(&mut self, ctx: &egui::Context) {
+        let Some(shot) = &mut self.shot else { return };
+        if let Some(done) = shot.result.lock().map(|g| g.clone()).unwrap_or(None) {
+            if let Err(e) = done {
+                eprintln!("error: screenshot: {e}");
+            }
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            return;
+        }
+        let idle = self.worker.status == Status::Done && !self.worker.is_busy();
+        if !shot.requested && (shot.started.elapsed() >= shot.after || idle) {
+            shot.requested = true;
+            let (path, result) = (shot.path.clone(), shot.result.clone());
+            ctx.request_screenshot(move |img| {
+                let r = super::export::write_png(&path, &img);
+                if let Ok(mut g) = result.lock() {
+                    *g = Some(r);
+                }
+            });
+        }
+        ctx.request_repaint_after(Duration::from_millis(50));
+    }
+}
+
+impl eframe::App for Workbench {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.frame_ui(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if let Ok(t) = self.experiment.to_ron() {
+            storage.set_string(STORAGE_KEY, t);
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The curves view: TTFT and TPOT CDFs of the modes overlaid, the five-stage latency breakdown,
+//! and a rate sweep (attainment and goodput against request rate, per-GPU goodput at 90 %,
+//! the SLO-scale curve).
+use super::app::Workbench;
+use super::downsample::min_max;
+use egui::Ui;
+use egui_plot::{Bar, BarChart, HLine, Legend, Line, Plot};
+use engine::serve::metrics::mean_breakdown;
+use engine::serve::sweep::TARGET;
+
+fn cdf(mut v: Vec<f64>) -> Vec<[f64; 2]> {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len() as f64;
+    let pts: Vec<[f64; 2]> = v
+        .iter()
+        .enumerate()
+        .map(|(i, x)| [*x, (i + 1) as f64 / n])
+        .collect();
+    min_max(&pts, 400)
+}
+
+pub fn curves_ui(ui: &mut Ui, w: &mut Workbench) {
+    let modes = &w.worker.store.modes;
+    ui.columns(2, |c| {
+        Plot::new("ttft_cdf").height(200.0).legend(Legend::default()).x_axis_label("TTFT (ms)").y_axis_label("share of requests").show(&mut c[0], |p| {
+            for d in modes {
+                p.line(Line::new(d.mode.name(), cdf(d.requests.iter().map(|r| r.ttft_ms).collect())));
+            }
+        }).response.on_hover_text("Cumulative distribution of TTFT: how many requests got their first token within x ms.");
+        Plot::new("tpot_cdf").height(200.0).legend(Legend::default()).x_axis_label("TPOT (ms)").y_axis_label("share of requests").show(&mut c[1], |p| {
+            for d in modes {
+                let v = d.requests.iter().filter(|r| r.output_tokens > 1).map(|r| r.tpot_ms).collect();
+                p.line(Line::new(d.mode.name(), cdf(v)));
+            }
+        }).response.on_hover_text("Cumulative distribution of TPOT (requests with more than one output token).");
+    });
+    breakdown_ui(ui, w);
+    sweep_ui(ui, w);
+}
+
+/// Mean latency per stage, stacked, one bar per mode (DistServe's breakdown).
+fn breakdown_ui(ui: &mut Ui, w: &Workbench) {
+    let names = [
+        "prefill queue",
+        "prefill",
+        "KV transfer",
+        "decode queue",
+        "decode",
+    ];
+    let mut charts: Vec<Vec<Bar>> = vec![Vec::new(); 5];
+    for (i, d) in w.worker.store.modes.iter().enumerate() {
+        let b = mean_breakdown(&d.requests);
+        let parts = [
+            b.prefill_queue,
+            b.prefill_exec,
+            b.kv_transfer,
+            b.decode_queue,
+            b.decode_exec,
+        ];
+        let mut base = 0.0;
+        for (k, v) in parts.iter().enumerate() {
+            charts[k].push(
+                Bar::new(i as f64, *v)
+                    .base_offset(base)
+                    .width(0.6)
+                    .name(d.mode.name()),
+            );
+            base += v;
+        }
+    }
+    Plot::new("breakdown").height(160.0).legend(Legend::default()).y_axis_label("mean ms per request").x_axis_label("0 aggregated · 1 chunked · 2 disaggregated").show(ui, |p| {
+        for (bars, name) in charts.into_iter().zip(names) {
+            p.bar_chart(BarChart::new(name, bars));
+        }
+    }).response.on_hover_text("Where a request's time goes, on average: prefill queue, prefill execution, KV transfer, decode queue, decode execution (they sum to the end-to-end latency).");
+}
+
+fn sweep_ui(ui: &mut Ui, w: &mut Workbench) {
+    ui.horizontal(|ui| {
+        let running = w.worker.sweep.handle.is_some();
+        if !running && ui.button("Run sweep").on_hover_text("Every mode at 0.5×, 1×, 1.5× and 2× the request rate (or the scenario's sweep rates); the SLO-scale curve reuses the middle rate's run.").clicked() {
+            let mut e = w.experiment.clone();
+            if e.sweep.rates.is_empty() && e.fit.as_ref().is_none_or(|f| f.sweep_loads.is_none()) {
+                let r = e.workload.rate;
+                e.sweep.rates = vec![0.5 * r, r, 1.5 * r, 2.0 * r];
+            }
+            w.worker.start_sweep(&e);
+        }
+        if running {
+            let (done, total) = w.worker.sweep.progress;
+            ui.add(egui::ProgressBar::new(done as f32 / total.max(1) as f32).text(format!("sweep {done}/{total}")).desired_width(200.0));
+            if ui.button("Cancel sweep").clicked() {
+                if let Some(h) = &w.worker.sweep.handle {
+                    h.cancel();
+                }
+            }
+        }
+        if let Some(e) = &w.worker.sweep.error {
+            ui.colored_label(egui::Color32::LIGHT_RED, e);
+        }
+    });
+    let Some(r) = &w.worker.sweep.report else {
+        return;
+    };
+    ui.columns(3, |c| {
+        Plot::new("attain_rate")
+            .height(180.0)
+            .legend(Legend::default())
+            .x_axis_label("request rate (req/s)")
+            .y_axis_label("attainment")
+            .show(&mut c[0], |p| {
+                for m in &r.modes {
+                    p.line(Line::new(
+                        m.mode.name(),
+                        m.points
+                            .iter()
+                            .map(|q| [q.rate, q.attainment])
+                            .collect::<Vec<_>>(),
+                    ));
+                }
+                p.hline(HLine::new("90 %", TARGET));
+            });
+        Plot::new("goodput_rate")
+            .height(180.0)
+            .legend(Legend::default())
+            .x_axis_label("request rate (req/s)")
+            .y_axis_label("goodput (req/s)")
+            .show(&mut c[1], |p| {
+                for m in &r.modes {
+                    p.line(Line::new(
+                        m.mode.name(),
+                        m.points
+                            .iter()
+                            .map(|q| [q.rate, q.goodput_rps])
+                            .collect::<Vec<_>>(),
+                    ));
+                }
+            });
+        Plot::new("slo_scale")
+            .height(180.0)
+            .legend(Legend::default())
+            .x_axis_label("SLO scale")
+            .y_axis_label("attainment")
+            .show(&mut c[2], |p| {
+                for m in &r.modes {
+                    p.line(Line::new(
+                        m.mode.name(),
+                        m.slo_scale
+                            .iter()
+                            .map(|q| [q.scale, q.attainment])
+                            .collect::<Vec<_>>(),
+                    ));
+                }
+            });
+    });
+    ui.horizontal(|ui| {
+        ui.label("Per-GPU goodput at 90 % attainment:").on_hover_text("DistServe's measure: the highest rate per GPU at which at least 90 % of requests meet both SLOs.");
+        for m in &r.modes {
+            let v = m.per_gpu_goodput_rps.map_or("below the lowest rate".into(), |v| format!("{v:.3} req/s"));
+            ui.label(format!("{}: {v}", m.mode.name()));
+        }
+        ui.label(format!("(SLO-scale curve from {})", r.slo_scale_source));
+    });
+}

@@ -1,0 +1,58 @@
+//! The request inspector: one request's timeline — prefill queue, prefill, KV transfer,
+//! decode queue, decode — with a tick per token.
+use super::app::Workbench;
+use super::compare::{DECODE, PREFILL};
+use egui::{Color32, Ui};
+use egui_plot::{Bar, BarChart, Plot, Points};
+
+pub fn inspector_ui(ui: &mut Ui, w: &mut Workbench) {
+    let Some((mode, id)) = w.selected.or_else(|| {
+        let d = w.worker.store.modes.first()?;
+        let r = d
+            .requests
+            .iter()
+            .max_by(|a, b| a.e2el_ms.total_cmp(&b.e2el_ms))?;
+        Some((d.mode, r.id))
+    }) else {
+        ui.label(
+            "No finished request yet: run an experiment, then click a point in the compare view.",
+        );
+        return;
+    };
+    let Some(r) = w
+        .worker
+        .store
+        .modes
+        .iter()
+        .find(|d| d.mode == mode)
+        .and_then(|d| d.requests.iter().find(|r| r.id == id))
+    else {
+        return;
+    };
+    ui.heading(format!("request {} ({})", r.id, mode.name()));
+    ui.label(format!(
+        "arrived {:.3} s · {} prompt tokens · {} output tokens · TTFT {:.1} ms · TPOT {:.2} ms · E2E {:.1} ms",
+        r.arrival_s, r.prompt_tokens, r.output_tokens, r.ttft_ms, r.tpot_ms, r.e2el_ms
+    ));
+    let b = r.breakdown_ms;
+    let stages = [
+        ("prefill queue", b.prefill_queue, Color32::from_gray(150)),
+        ("prefill", b.prefill_exec, PREFILL),
+        (
+            "KV transfer",
+            b.kv_transfer,
+            Color32::from_rgb(160, 90, 200),
+        ),
+        ("decode queue", b.decode_queue, Color32::from_gray(110)),
+        ("decode", b.decode_exec, DECODE),
+    ];
+    let mut at = r.arrival_s * 1e3;
+    let ticks: Vec<[f64; 2]> = r.token_times_s.iter().map(|t| [t * 1e3, 0.5]).collect();
+    Plot::new("inspector").height(160.0).x_axis_label("time (ms from the run's start)").show_axes([true, false]).show(ui, |p| {
+        for (name, ms, c) in stages {
+            p.bar_chart(BarChart::new(name, vec![Bar::new(0.5, ms).base_offset(at).width(0.4).horizontal().fill(c)]).color(c));
+            at += ms;
+        }
+        p.points(Points::new("tokens", ticks).radius(3.0).color(Color32::WHITE));
+    }).response.on_hover_text("The request's life: waiting for prefill, prefill, KV transfer (disaggregated), waiting for a decode slot, decoding; each dot is a token.");
+}

@@ -1,0 +1,164 @@
+//! The workbench window (egui/eframe, glow renderer): an experiment bar, then the compare,
+//! curves, interference and inspector views over a store filled from the engine's events.
+pub mod app;
+pub mod compare;
+pub mod curves;
+pub mod downsample;
+pub mod experiment_bar;
+pub mod export;
+pub mod inspector;
+pub mod interference;
+pub mod store;
+pub mod worker;
+
+use app::{Shot, View, Workbench};
+use clap::Args;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Args, Debug, Default)]
+pub struct GuiArgs {
+    /// Open with this experiment (RON) instead of the last one.
+    #[arg(long)]
+    pub experiment: Option<PathBuf>,
+    /// Open with a named scenario.
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// Render the real window to this PNG and exit (starts the run itself).
+    #[arg(long)]
+    pub screenshot: Option<PathBuf>,
+    /// The view to show: compare, curves, interference or inspector.
+    #[arg(long, default_value = "compare")]
+    pub view: String,
+    /// Take the screenshot after this long (or when the run ends, if sooner).
+    #[arg(long, default_value_t = 60.0)]
+    pub after_secs: f64,
+    /// Time this many frames once the run has ended, print the figures and exit.
+    #[arg(long)]
+    pub bench_frames: Option<usize>,
+    /// Window size in points, WxH.
+    #[arg(long, default_value = "1600x1000")]
+    pub size: String,
+}
+
+impl GuiArgs {
+    /// What `goodput-lab` with no command opens: the clap defaults.
+    pub fn default_args() -> Self {
+        GuiArgs {
+            view: "compare".into(),
+            after_secs: 60.0,
+            size: "1600x1000".into(),
+            ..Default::default()
+        }
+    }
+}
+
+fn egui_glow_config() -> eframe::egui_glow::GlowConfiguration {
+    eframe::egui_glow::GlowConfiguration {
+        vsync: false,
+        ..Default::default()
+    }
+}
+
+fn has_display() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+}
+
+pub fn run(a: GuiArgs) -> anyhow::Result<()> {
+    if !has_display() {
+        anyhow::bail!(
+            "no display (DISPLAY and WAYLAND_DISPLAY are unset): the workbench needs a desktop session. \
+             The command line runs the same experiments: goodput-lab bench --synthetic --scenario cpu-chat"
+        );
+    }
+    let view = View::parse(&a.view).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--view {:?}: expected compare, curves, interference or inspector",
+            a.view
+        )
+    })?;
+    let (w, h) = a
+        .size
+        .split_once('x')
+        .and_then(|(w, h)| Some((w.parse::<f32>().ok()?, h.parse::<f32>().ok()?)))
+        .ok_or_else(|| anyhow::anyhow!("--size {:?}: expected WxH", a.size))?;
+    let given = match (&a.experiment, &a.scenario) {
+        (Some(p), _) => Some(engine::serve::experiment::Experiment::load(p)?),
+        (None, Some(s)) => Some(engine::serve::experiment::scenario(s)?),
+        _ => None,
+    };
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_inner_size([w, h])
+            .with_title("Goodput Lab"),
+        renderer: eframe::Renderer::Glow,
+        // No vsync: the frame benchmark measures the work of a frame, not the display's pace.
+        glow_options: egui_glow_config(),
+        ..Default::default()
+    };
+    let screenshot = a.screenshot.clone();
+    let bench_frames = a.bench_frames;
+    let after = Duration::from_secs_f64(a.after_secs.max(0.0));
+    let result = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let shot_result = result.clone();
+    eframe::run_native(
+        "Goodput Lab",
+        options,
+        Box::new(move |cc| {
+            let exp = given.unwrap_or_else(|| Workbench::restore(cc.storage));
+            let mut wb = Workbench::new(exp);
+            wb.view = view;
+            if let Some(frames) = bench_frames {
+                wb.hover_lines = false;
+                wb.frame_bench = Some(app::FrameBench {
+                    frames: frames.max(1),
+                    times_ms: Vec::new(),
+                    last: None,
+                });
+            }
+            if let Some(path) = screenshot {
+                wb.hover_lines = false;
+                wb.shot = Some(Shot {
+                    path,
+                    after,
+                    started: Instant::now(),
+                    requested: false,
+                    result: shot_result,
+                });
+                if view == View::Interference {
+                    let cfg = engine::measure::interference::InterferenceConfig {
+                        decode_batches: vec![1, 8, 32],
+                        prefill_lens: vec![0, 64, 128, 256, 512],
+                        context: 128,
+                        repeats: 2,
+                        seed: 0,
+                    };
+                    let e = wb.experiment.clone();
+                    wb.worker.start_interference(&e, cfg);
+                } else {
+                    wb.start();
+                    if view == View::Curves {
+                        let mut e = wb.experiment.clone();
+                        if e.sweep.rates.is_empty() && e.fit.is_none() {
+                            let r = e.workload.rate;
+                            e.sweep.rates = vec![0.5 * r, r, 1.5 * r, 2.0 * r];
+                        }
+                        wb.worker.start_sweep(&e);
+                    }
+                }
+            } else {
+                wb.start();
+            }
+            Ok(Box::new(wb))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("the window failed: {e}"))?;
+    if let Ok(g) = result.lock() {
+        if let Some(Err(e)) = &*g {
+            anyhow::bail!("screenshot: {e}");
+        }
+    }
+    Ok(())
+}

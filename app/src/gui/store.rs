@@ -1,0 +1,139 @@
+//! What the window shows, built from a run's events as they arrive: per mode, the finished
+//! requests, the steps, the KV transfers and preemptions. The UI reads this; it never reaches
+//! into the engine (rerun's store/viewer split).
+use engine::serve::cluster::{Mode, RunReport};
+use engine::serve::events::{Event, RunEvent, StepRecord};
+use engine::serve::metrics::{summarize, RequestRecord, Slo, Summary};
+
+/// One KV hand-off between instances (disaggregated mode).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transfer {
+    pub req: u64,
+    pub from: usize,
+    pub to: usize,
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ModeData {
+    pub mode: Mode,
+    pub gpus: usize,
+    pub requests: Vec<RequestRecord>,
+    pub steps: Vec<StepRecord>,
+    pub transfers: Vec<Transfer>,
+    /// (instance, time) of each preemption.
+    pub preemptions: Vec<(usize, f64)>,
+    pub arrived: usize,
+    pub tokens: usize,
+    /// The engine's own summary once the mode's run ended.
+    pub report: Option<RunReport>,
+    summary: Option<(usize, Slo, Summary)>,
+}
+
+impl ModeData {
+    pub fn new(mode: Mode, gpus: usize) -> Self {
+        ModeData {
+            mode,
+            gpus,
+            requests: Vec::new(),
+            steps: Vec::new(),
+            transfers: Vec::new(),
+            preemptions: Vec::new(),
+            arrived: 0,
+            tokens: 0,
+            report: None,
+            summary: None,
+        }
+    }
+
+    /// The metrics of the requests finished so far under `slo`, recomputed only when either
+    /// changed (the schedulers never look at SLOs, so a new SLO needs no new run).
+    pub fn summary(&mut self, slo: Slo) -> &Summary {
+        let n = self.requests.len();
+        let stale = !matches!(&self.summary, Some((m, s, _)) if *m == n && *s == slo);
+        if stale {
+            let s = summarize(&self.requests, &slo, self.gpus);
+            self.summary = Some((n, slo, s));
+        }
+        match &self.summary {
+            Some((_, _, s)) => s,
+            None => unreachable!("set above"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Store {
+    pub modes: Vec<ModeData>,
+    /// Progress lines of the run (loading, the machine fit, each finished mode).
+    pub log: Vec<String>,
+    pub total_requests: usize,
+    pub events: u64,
+}
+
+impl Store {
+    pub fn new(modes: &[Mode], gpus: usize, total_requests: usize) -> Self {
+        Store {
+            modes: modes.iter().map(|&m| ModeData::new(m, gpus)).collect(),
+            total_requests,
+            ..Store::default()
+        }
+    }
+
+    pub fn mode_mut(&mut self, mode: Mode) -> Option<&mut ModeData> {
+        self.modes.iter_mut().find(|d| d.mode == mode)
+    }
+
+    pub fn apply(&mut self, ev: RunEvent) {
+        self.events += 1;
+        if let Event::Progress { line, .. } = &ev.event {
+            self.log.push(line.clone());
+            return;
+        }
+        let Some(d) = ev.mode.and_then(|m| self.mode_mut(m)) else {
+            return;
+        };
+        match ev.event {
+            Event::Arrived { .. } => d.arrived += 1,
+            Event::StepDone(s) => d.steps.push(s),
+            Event::Token { .. } => d.tokens += 1,
+            Event::KvTransferred {
+                req,
+                from,
+                to,
+                start_s,
+                end_s,
+                ..
+            } => d.transfers.push(Transfer {
+                req,
+                from,
+                to,
+                start_s,
+                end_s,
+            }),
+            Event::Preempted { instance, t_s, .. } => d.preemptions.push((instance, t_s)),
+            Event::Finished(r) => d.requests.push(*r),
+            Event::Progress { .. } => {}
+        }
+    }
+
+    /// The final reports replace what the events built (same data, in request order).
+    pub fn finish(&mut self, reports: Vec<RunReport>) {
+        for r in reports {
+            if let Some(d) = self.mode_mut(r.mode) {
+                d.requests = r.requests.clone();
+                d.steps = r.steps.clone();
+                d.report = Some(r);
+            }
+        }
+    }
+
+    /// Latest time anything happened, for shared time axes.
+    pub fn end_s(&self) -> f64 {
+        self.modes
+            .iter()
+            .flat_map(|d| d.steps.last().map(|s| s.end_s))
+            .fold(0.0, f64::max)
+    }
+}
