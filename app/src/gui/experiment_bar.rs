@@ -78,22 +78,18 @@ fn run_buttons_ui(ui: &mut Ui, w: &mut Workbench) {
     {
         w.start();
     }
-    match w.worker.status {
-        Status::Running => {
-            if ui
-                .button("Pause")
-                .on_hover_text("Freeze the run; the counters stop.")
-                .clicked()
-            {
-                w.worker.pause();
-            }
-        }
-        Status::Paused => {
-            if ui.button("Resume").clicked() {
-                w.worker.resume();
-            }
-        }
-        _ => {}
+    let running = w.worker.status == Status::Running;
+    let paused = w.worker.status == Status::Paused;
+    if running
+        && ui
+            .button("Pause")
+            .on_hover_text("Freeze the run; the counters stop.")
+            .clicked()
+    {
+        w.worker.pause();
+    }
+    if paused && ui.button("Resume").clicked() {
+        w.worker.resume();
     }
     if ui
         .button("Reset")

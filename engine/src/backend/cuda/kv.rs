@@ -83,13 +83,17 @@ impl DeviceKv {
         dst_blocks: &[u32],
     ) -> Result<()> {
         if self.span() != src.span() || self.k.len() != src.k.len() {
-            return Err(EngineError::Internal("a KV copy between pools of different shapes".into()));
+            return Err(EngineError::Internal(
+                "a KV copy between pools of different shapes".into(),
+            ));
         }
         if src_blocks.len() != dst_blocks.len()
             || src_blocks.iter().any(|&b| b as usize >= src.n_blocks)
             || dst_blocks.iter().any(|&b| b as usize >= self.n_blocks)
         {
-            return Err(EngineError::Internal("a KV copy with bad block lists".into()));
+            return Err(EngineError::Internal(
+                "a KV copy with bad block lists".into(),
+            ));
         }
         let span = self.span();
         let stream = self.gpu.stream.clone();
