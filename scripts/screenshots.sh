@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 cargo build --release -p app
 bin=target/release/goodput-lab
 exp=$(mktemp --suffix=.ron)
-# A seeded modeled run of SmolLM2's shape on this CPU's profile: deterministic and quick.
-$bin bench --scenario h100-chat-13b --num-requests 300 --request-rate 24 --save-experiment "$exp" >/dev/null
+# A seeded modeled run (Llama-2-13B shape on datasheet H100s, TPOT SLO 13 ms): deterministic and quick.
+$bin bench --scenario h100-chat-13b --num-requests 300 --request-rate 24 --slo-tpot-ms 13 --save-experiment "$exp" >/dev/null
 shoot() { # view file after-secs [experiment]
   xvfb-run -a -s "-screen 0 1600x1000x24" "$bin" gui --experiment "${4:-$exp}" --view "$1" \
     --screenshot "screenshots/$2" --after-secs "$3" --size 1600x1000
@@ -17,5 +17,5 @@ shoot compare compare.png 30
 shoot curves curves.png 30
 shoot inspector inspector.png 30
 tiny=$(mktemp --suffix=.ron)
-printf '(model: "tiny", synthetic: true, threads: 2)\n' > "$tiny"
+printf '(model: "tiny", synthetic: true, threads: Some(2))\n' > "$tiny"
 shoot interference interference.png 60 "$tiny"

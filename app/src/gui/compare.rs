@@ -1,10 +1,10 @@
 //! The compare view: one column per mode on shared scales — TTFT vs TPOT per request with the
 //! SLO box, the counters, the step timeline (where interference is seen) and KV blocks in use.
 use super::app::Workbench;
-use super::downsample::{bucket_max, min_max};
+use super::downsample::{bucket_max, min_max, thin_scatter};
 use super::store::ModeData;
 use egui::{Color32, Ui};
-use egui_plot::{Bar, BarChart, HLine, Line, Plot, Points, VLine};
+use egui_plot::{Arrows, HLine, Line, Plot, Points, VLine};
 use engine::serve::metrics::Slo;
 
 pub const MET: Color32 = Color32::from_rgb(80, 180, 100);
@@ -78,6 +78,14 @@ fn scatter_ui(ui: &mut Ui, d: &ModeData, slo: Slo, max: (f64, f64), hover: bool)
             missed.push(p);
         }
     }
+    // One marker per 4×4-pixel cell: the markers are that wide anyway, and a software
+    // rasteriser (Mesa llvmpipe) pays for every one.
+    let bounds = [max.0.max(slo.ttft_ms) * 1.05, max.1.max(slo.tpot_ms) * 1.05];
+    let cols = (ui.available_width() / 4.0).max(25.0) as usize;
+    let (met, missed) = (
+        thin_scatter(&met, bounds, cols, 45),
+        thin_scatter(&missed, bounds, cols, 45),
+    );
     let resp = Plot::new(("scatter", d.mode.name()))
         .height(180.0)
         .x_axis_label("TTFT (ms)")
@@ -111,9 +119,9 @@ fn scatter_ui(ui: &mut Ui, d: &ModeData, slo: Slo, max: (f64, f64), hover: bool)
         .map(|r| r.id)
 }
 
-/// One lane per logical GPU; in each pixel column a bar of the most decode tokens (blue) and,
-/// above it, the most prefill tokens (orange) any step there carried. KV transfers are lines
-/// between lanes.
+/// One lane per logical GPU; in each pixel column the most tokens any step there carried
+/// (orange: prefill on top of the decodes) and the most decode tokens (blue). KV transfers are
+/// lines between lanes.
 fn timeline_ui(ui: &mut Ui, d: &ModeData, end_s: f64) {
     let buckets = (ui.available_width() as usize).clamp(50, 800);
     let lanes = d.gpus.max(1);
@@ -125,47 +133,33 @@ fn timeline_ui(ui: &mut Ui, d: &ModeData, end_s: f64) {
         .unwrap_or(1)
         .max(1) as f64;
     let width = end_s / buckets as f64;
-    let mut bars_p = Vec::new();
-    let mut bars_d = Vec::new();
+    // Per lane, two filled step outlines: total tokens (orange shows where prefill sits on top)
+    // and decode tokens (blue). A few hundred points each, whatever the number of steps.
+    let mut total_lines = Vec::new();
+    let mut decode_lines = Vec::new();
     for lane in 0..lanes {
         let steps: Vec<_> = d.steps.iter().filter(|s| s.instance == lane).collect();
-        let dec = bucket_max(
-            &steps,
-            0.0,
-            end_s,
-            buckets,
-            |s| s.start_s,
-            |s| s.decode_tokens as f64,
-        );
-        let pre = bucket_max(
-            &steps,
-            0.0,
-            end_s,
-            buckets,
-            |s| s.start_s,
-            |s| s.prefill_tokens as f64,
-        );
-        for (i, (dv, pv)) in dec.iter().zip(&pre).enumerate() {
-            let x = (i as f64 + 0.5) * width;
-            let base = lane as f64;
-            if *dv > 0.0 {
-                bars_d.push(
-                    Bar::new(x, 0.9 * dv / peak)
-                        .base_offset(base)
-                        .width(width)
-                        .fill(DECODE),
-                );
-            }
-            if *pv > 0.0 {
-                bars_p.push(
-                    Bar::new(x, 0.9 * pv / peak)
-                        .base_offset(base + 0.9 * dv / peak)
-                        .width(width)
-                        .fill(PREFILL),
-                );
-            }
-        }
+        let at = |s: &&engine::serve::events::StepRecord| s.start_s;
+        let dec = bucket_max(&steps, 0.0, end_s, buckets, at, |s| s.decode_tokens as f64);
+        let tot = bucket_max(&steps, 0.0, end_s, buckets, at, |s| {
+            (s.prefill_tokens + s.decode_tokens) as f64
+        });
+        let base = lane as f64;
+        let outline = |v: &[f64]| -> Vec<[f64; 2]> {
+            v.iter()
+                .enumerate()
+                .flat_map(|(i, h)| {
+                    let y = base + 0.9 * h / peak;
+                    [[i as f64 * width, y], [(i + 1) as f64 * width, y]]
+                })
+                .collect()
+        };
+        total_lines.push((base, outline(&tot)));
+        decode_lines.push((base, outline(&dec)));
     }
+    // At most ~400 transfer lines: denser ones would overlap into one band anyway.
+    let stride = d.transfers.len().div_ceil(400).max(1);
+    let shown: Vec<_> = d.transfers.iter().step_by(stride).collect();
     Plot::new(("timeline", d.mode.name()))
         .height(40.0 + 40.0 * lanes as f64 as f32)
         .x_axis_label("time (s)")
@@ -176,11 +170,17 @@ fn timeline_ui(ui: &mut Ui, d: &ModeData, end_s: f64) {
         .include_y(lanes as f64)
         .show_crosshair(false)
         .show(ui, |p| {
-            p.bar_chart(BarChart::new("decode tokens", bars_d).color(DECODE));
-            p.bar_chart(BarChart::new("prefill tokens", bars_p).color(PREFILL));
-            for t in d.transfers.iter().take(2000) {
-                let pts = vec![[t.start_s, t.from as f64 + 0.95], [t.end_s, t.to as f64 + 0.05]];
-                p.line(Line::new("KV transfer", pts).color(Color32::from_gray(150)));
+            for (_, pts) in total_lines {
+                p.line(Line::new("prefill tokens", pts).color(PREFILL));
+            }
+            for (_, pts) in decode_lines {
+                p.line(Line::new("decode tokens", pts).color(DECODE));
+            }
+            // One item for the transfers (thousands of separate lines cost a frame).
+            let from: Vec<[f64; 2]> = shown.iter().map(|t| [t.start_s, t.from as f64 + 0.95]).collect();
+            let to: Vec<[f64; 2]> = shown.iter().map(|t| [t.end_s, t.to as f64 + 0.05]).collect();
+            if !from.is_empty() {
+                p.arrows(Arrows::new("KV transfer", from, to).tip_length(0.0).color(Color32::from_gray(150)));
             }
         })
         .response
@@ -188,7 +188,7 @@ fn timeline_ui(ui: &mut Ui, d: &ModeData, end_s: f64) {
 }
 
 fn kv_ui(ui: &mut Ui, d: &ModeData, end_s: f64) {
-    let buckets = (ui.available_width() as usize).clamp(50, 800);
+    let buckets = (ui.available_width() as usize / 2).clamp(50, 400);
     Plot::new(("kv", d.mode.name()))
         .height(90.0)
         .x_axis_label("time (s)")
@@ -202,7 +202,9 @@ fn kv_ui(ui: &mut Ui, d: &ModeData, end_s: f64) {
                 let pts: Vec<[f64; 2]> = d.steps.iter().filter(|s| s.instance == lane).map(|s| [s.start_s, s.kv_blocks as f64]).collect();
                 p.line(Line::new(format!("GPU {lane}"), min_max(&pts, buckets)));
             }
+            // One mark per pixel column: a run under KV pressure preempts thousands of times.
             let pre: Vec<[f64; 2]> = d.preemptions.iter().map(|&(_, t)| [t, 0.0]).collect();
+            let pre = thin_scatter(&pre, [end_s, 1.0], buckets, 1);
             p.points(Points::new("preempted", pre).color(MISSED).radius(4.0));
         })
         .response

@@ -48,6 +48,19 @@ pub fn bucket_max<T>(
     out
 }
 
+/// Keeps one point per cell of a `cols` × `rows` grid over `[0, max]`: a scatter of 10 000
+/// requests draws as many markers as the screen has room for, with the same outline.
+pub fn thin_scatter(points: &[[f64; 2]], max: [f64; 2], cols: usize, rows: usize) -> Vec<[f64; 2]> {
+    let mut seen = std::collections::HashSet::new();
+    let cell =
+        |v: f64, m: f64, n: usize| ((v / m.max(f64::MIN_POSITIVE)) * n as f64).floor() as i64;
+    points
+        .iter()
+        .filter(|p| seen.insert((cell(p[0], max[0], cols), cell(p[1], max[1], rows))))
+        .copied()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +78,16 @@ mod tests {
         assert_eq!(m.len(), 10);
         assert_eq!(m[5], 50.0);
         assert_eq!(m[0], 1.0);
+    }
+
+    #[test]
+    fn thinning_keeps_one_point_per_cell_and_every_outlier() {
+        let mut pts: Vec<[f64; 2]> = (0..10_000)
+            .map(|i| [(i % 100) as f64 * 0.01, 0.5])
+            .collect();
+        pts.push([0.99, 0.99]);
+        let t = thin_scatter(&pts, [1.0, 1.0], 50, 50);
+        assert_eq!(t.len(), 51);
+        assert!(t.contains(&[0.99, 0.99]));
     }
 }

@@ -6,12 +6,14 @@ use egui::{Color32, Ui};
 use egui_plot::{Bar, BarChart, Plot, Points};
 
 pub fn inspector_ui(ui: &mut Ui, w: &mut Workbench) {
+    // Until a point is clicked: the request that waited longest for its first token in the
+    // last mode (disaggregated when it runs), where the stages before decoding show.
     let Some((mode, id)) = w.selected.or_else(|| {
-        let d = w.worker.store.modes.first()?;
+        let d = w.worker.store.modes.last()?;
         let r = d
             .requests
             .iter()
-            .max_by(|a, b| a.e2el_ms.total_cmp(&b.e2el_ms))?;
+            .max_by(|a, b| a.ttft_ms.total_cmp(&b.ttft_ms))?;
         Some((d.mode, r.id))
     }) else {
         ui.label(
