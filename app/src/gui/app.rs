@@ -133,6 +133,10 @@ impl Workbench {
     /// One frame: drain events, draw, and drive a pending screenshot.
     pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
         self.worker.drain(Duration::from_millis(8));
+        // A machine-fitted experiment runs with absolute values: show and use those.
+        if let Some(e) = self.worker.store.prepared.take() {
+            self.experiment = e;
+        }
         egui::Panel::top("experiment").show(ui, |ui| {
             experiment_bar::experiment_bar_ui(ui, self);
             self.status_ui(ui);

@@ -70,6 +70,8 @@ pub struct Store {
     pub log: Vec<String>,
     pub total_requests: usize,
     pub events: u64,
+    /// The experiment as the engine prepared it (machine fit applied), until the window takes it.
+    pub prepared: Option<engine::serve::experiment::Experiment>,
 }
 
 impl Store {
@@ -89,6 +91,10 @@ impl Store {
         self.events += 1;
         if let Event::Progress { line, .. } = &ev.event {
             self.log.push(line.clone());
+            return;
+        }
+        if let Event::Prepared(e) = ev.event {
+            self.prepared = Some(*e);
             return;
         }
         let Some(d) = ev.mode.and_then(|m| self.mode_mut(m)) else {
@@ -114,7 +120,7 @@ impl Store {
             }),
             Event::Preempted { instance, t_s, .. } => d.preemptions.push((instance, t_s)),
             Event::Finished(r) => d.requests.push(*r),
-            Event::Progress { .. } => {}
+            Event::Progress { .. } | Event::Prepared(_) => {}
         }
     }
 

@@ -62,6 +62,9 @@ pub enum Event {
         t_s: f64,
     },
     Finished(Box<RequestRecord>),
+    /// The experiment as it will run (a machine fit applied), once prepared: what a viewer
+    /// should show as the run's rate and SLOs.
+    Prepared(Box<crate::serve::experiment::Experiment>),
     /// One unit of a longer job ended (a mode's run, a sweep point, an interference row):
     /// `done` of `total` units, and a line saying what it was.
     Progress {

@@ -8,7 +8,7 @@ use crate::model::spec::ModelSpec;
 use crate::model::tokenizer::Tokenizer;
 use crate::serve::cluster::{run, ClockKind, RunInputs, RunReport};
 use crate::serve::cost_model::CostModel;
-use crate::serve::events::{Emitter, RunControl};
+use crate::serve::events::{Emitter, Event, RunControl};
 use crate::serve::handle::{spawn_job, RunHandle};
 use crate::serve::request::RequestSpec;
 use std::sync::Arc;
@@ -214,6 +214,7 @@ pub struct BenchOutput {
 pub fn spawn(exp: Experiment, model: Option<Arc<LoadedModel>>) -> Result<RunHandle<BenchOutput>> {
     spawn_job("experiment", move |em, ctl| {
         let prepared = prepare(&exp, model, em)?;
+        em.emit(None, Event::Prepared(Box::new(prepared.experiment.clone())));
         let requests = prepared.requests(prepared.experiment.workload.rate)?;
         let reports = prepared.run_modes(&requests, "", em, ctl)?;
         Ok(BenchOutput {
