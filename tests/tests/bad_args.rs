@@ -74,3 +74,11 @@ fn bench_json_into_a_missing_folder_leaves_no_file() {
     assert!(!file.exists() && !missing.exists());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn without_a_display_the_window_points_to_the_command_line() {
+    // Empty values count as unset: CI and this test have no display.
+    let err = e2e_tests::run_err(&[], &[("DISPLAY", ""), ("WAYLAND_DISPLAY", "")]);
+    assert!(err.contains("no display"), "{err}");
+    assert!(err.contains("goodput-lab bench"), "{err}");
+}
