@@ -21,6 +21,11 @@ pub struct LoadOptions {
     pub device: Device,
 }
 
+/// `threads`, or every core the machine offers.
+pub fn threads_or_all(threads: Option<usize>) -> usize {
+    threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// A model ready to run: its weights on their device, its tokenizer, and what it is.
 pub struct LoadedModel {
     /// Card name or file name, for reports.

@@ -97,10 +97,7 @@ impl ModelArgs {
     }
 }
 
-/// `--threads`, or every core the machine offers.
-pub fn threads_or_all(threads: Option<usize>) -> usize {
-    threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
+pub use engine::loader::threads_or_all;
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let Some(command) = cli.command else {

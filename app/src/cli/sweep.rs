@@ -35,10 +35,9 @@ pub fn run_sweep(a: SweepArgs) -> anyhow::Result<()> {
     if s.request_rate.is_some() {
         exp.sweep.slo_scale_rate = s.request_rate;
     }
-    if exp.sweep.rates.is_empty() && exp.fit.as_ref().is_none_or(|f| f.sweep_loads.is_none()) {
+    if !exp.has_sweep_rates() {
         anyhow::bail!("--rates: give the rates to sweep (or a --scenario)");
     }
-    exp.check()?;
     let (p, report) = follow(spawn_sweep(exp, None)?, None)?;
     if let Some(f) = &p.figures {
         println!("{}", f.describe());

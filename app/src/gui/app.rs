@@ -102,6 +102,28 @@ impl Workbench {
         self.worker.start(&self.experiment);
     }
 
+    /// Sweeps the experiment: its own (or fitted) rates, else 0.5×, 1×, 1.5× and 2× its rate.
+    pub fn start_sweep(&mut self) {
+        let mut e = self.experiment.clone();
+        if !e.has_sweep_rates() {
+            let r = e.workload.rate;
+            e.sweep.rates = vec![0.5 * r, r, 1.5 * r, 2.0 * r];
+        }
+        self.worker.start_sweep(&e);
+    }
+
+    /// Measures the slowdown table on the experiment's model and device.
+    pub fn start_interference(&mut self) {
+        let cfg = engine::measure::interference::InterferenceConfig {
+            decode_batches: vec![1, 8, 32],
+            prefill_lens: vec![0, 64, 128, 256, 512, 1024],
+            context: 128,
+            repeats: 2,
+            seed: 0,
+        };
+        self.worker.start_interference(&self.experiment, cfg);
+    }
+
     fn status_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             for (v, name) in [

@@ -79,12 +79,7 @@ fn sweep_ui(ui: &mut Ui, w: &mut Workbench) {
     ui.horizontal(|ui| {
         let running = w.worker.sweep.handle.is_some();
         if !running && ui.button("Run sweep").on_hover_text("Every mode at 0.5×, 1×, 1.5× and 2× the request rate (or the scenario's sweep rates); the SLO-scale curve reuses the middle rate's run.").clicked() {
-            let mut e = w.experiment.clone();
-            if e.sweep.rates.is_empty() && e.fit.as_ref().is_none_or(|f| f.sweep_loads.is_none()) {
-                let r = e.workload.rate;
-                e.sweep.rates = vec![0.5 * r, r, 1.5 * r, 2.0 * r];
-            }
-            w.worker.start_sweep(&e);
+            w.start_sweep();
         }
         if running {
             let (done, total) = w.worker.sweep.progress;

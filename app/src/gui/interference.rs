@@ -3,20 +3,12 @@
 use super::app::Workbench;
 use egui::Ui;
 use egui_plot::{Legend, Line, Plot};
-use engine::measure::interference::InterferenceConfig;
 
 pub fn interference_ui(ui: &mut Ui, w: &mut Workbench) {
     ui.horizontal(|ui| {
         let busy = w.worker.interference.handle.is_some();
         if !busy && ui.button("Measure interference").on_hover_text("Times decode batches of 1, 8 and 32 alone and sharing a step with a 0–1024-token prefill, on this machine.").clicked() {
-            let cfg = InterferenceConfig {
-                decode_batches: vec![1, 8, 32],
-                prefill_lens: vec![0, 64, 128, 256, 512, 1024],
-                context: 128,
-                repeats: 2,
-                seed: 0,
-            };
-            w.worker.start_interference(&w.experiment, cfg);
+            w.start_interference();
         }
         if busy {
             ui.spinner();

@@ -128,24 +128,11 @@ pub fn run(a: GuiArgs) -> anyhow::Result<()> {
                     result: shot_result,
                 });
                 if view == View::Interference {
-                    let cfg = engine::measure::interference::InterferenceConfig {
-                        decode_batches: vec![1, 8, 32],
-                        prefill_lens: vec![0, 64, 128, 256, 512],
-                        context: 128,
-                        repeats: 2,
-                        seed: 0,
-                    };
-                    let e = wb.experiment.clone();
-                    wb.worker.start_interference(&e, cfg);
+                    wb.start_interference();
                 } else {
                     wb.start();
                     if view == View::Curves {
-                        let mut e = wb.experiment.clone();
-                        if e.sweep.rates.is_empty() && e.fit.is_none() {
-                            let r = e.workload.rate;
-                            e.sweep.rates = vec![0.5 * r, r, 1.5 * r, 2.0 * r];
-                        }
-                        wb.worker.start_sweep(&e);
+                        wb.start_sweep();
                     }
                 }
             } else {

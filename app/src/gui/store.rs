@@ -51,15 +51,14 @@ impl ModeData {
     /// changed (the schedulers never look at SLOs, so a new SLO needs no new run).
     pub fn summary(&mut self, slo: Slo) -> &Summary {
         let n = self.requests.len();
-        let stale = !matches!(&self.summary, Some((m, s, _)) if *m == n && *s == slo);
-        if stale {
-            let s = summarize(&self.requests, &slo, self.gpus);
-            self.summary = Some((n, slo, s));
+        if !matches!(&self.summary, Some((m, s, _)) if *m == n && *s == slo) {
+            self.summary = None;
         }
-        match &self.summary {
-            Some((_, _, s)) => s,
-            None => unreachable!("set above"),
-        }
+        let (requests, gpus) = (&self.requests, self.gpus);
+        &self
+            .summary
+            .get_or_insert_with(|| (n, slo, summarize(requests, &slo, gpus)))
+            .2
     }
 }
 

@@ -28,6 +28,15 @@ pub enum LenDist {
 }
 
 impl LenDist {
+    /// The distribution's mean (before clamping to a context).
+    pub fn mean(&self) -> f64 {
+        match *self {
+            LenDist::Fixed(n) => n as f64,
+            LenDist::Uniform { lo, hi } => (lo + hi) as f64 / 2.0,
+            LenDist::Normal { mean, .. } | LenDist::LogNormal { mean, .. } => mean,
+        }
+    }
+
     /// Parses `N`, `uniform:LO-HI`, `normal:MEAN,STD`, `lognormal:MEAN,SIGMA`.
     /// `field` names the setting in errors.
     pub fn parse(s: &str, field: &str) -> Result<LenDist> {

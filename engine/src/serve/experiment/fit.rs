@@ -6,7 +6,6 @@ use super::Experiment;
 use crate::backend::DeviceModel;
 use crate::error::{EngineError, Result};
 use crate::measure::steps::{time_steps, StepShape, Timing};
-use crate::serve::workload::LenDist;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -189,7 +188,7 @@ impl Experiment {
             return Ok(self.clone());
         };
         let (p, o) = self.lengths()?;
-        let cap = self.gpus as f64 * f.capacity_rps(mean(&p), mean(&o));
+        let cap = self.gpus as f64 * f.capacity_rps(p.mean(), o.mean());
         let mut e = self.clone();
         if let Some(k) = fit.ttft_x_prefill {
             e.slo.ttft_ms = round3(k * f.prefill_ms);
@@ -215,14 +214,6 @@ fn round3(v: f64) -> f64 {
     }
     let k = 10f64.powi(2 - v.abs().log10().floor() as i32);
     (v * k).round() / k
-}
-
-fn mean(d: &LenDist) -> f64 {
-    match *d {
-        LenDist::Fixed(n) => n as f64,
-        LenDist::Uniform { lo, hi } => (lo + hi) as f64 / 2.0,
-        LenDist::Normal { mean, .. } | LenDist::LogNormal { mean, .. } => mean,
-    }
 }
 
 fn machine_name(model: &DeviceModel) -> String {
@@ -267,6 +258,7 @@ fn write_cache(all: &[MachineFigures]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::serve::workload::LenDist;
 
     #[test]
     fn rounds_to_three_digits() {

@@ -256,6 +256,11 @@ impl Experiment {
         Ok((w.prompt_len.unwrap_or(p), w.output_len.unwrap_or(o)))
     }
 
+    /// Whether a sweep knows its rates: given, or to come from the machine fit.
+    pub fn has_sweep_rates(&self) -> bool {
+        !self.sweep.rates.is_empty() || self.fit.as_ref().is_some_and(|f| f.sweep_loads.is_some())
+    }
+
     /// Whether the experiment needs model weights (the modeled clock alone does not).
     pub fn needs_weights(&self) -> bool {
         self.clock != ClockKind::Modeled || self.calibrate || self.fit.is_some()

@@ -3,7 +3,7 @@
 //! mode on the identical workload; `spawn` does both on a worker thread behind a `RunHandle`.
 use super::{Experiment, MachineFigures, Resolved};
 use crate::error::{EngineError, Result};
-use crate::loader::{load, load_spec, load_tokenizer, LoadOptions, LoadedModel};
+use crate::loader::{load, load_spec, load_tokenizer, threads_or_all, LoadOptions, LoadedModel};
 use crate::model::spec::ModelSpec;
 use crate::model::tokenizer::Tokenizer;
 use crate::serve::cluster::{run, ClockKind, RunInputs, RunReport};
@@ -28,17 +28,12 @@ pub struct Prepared {
     pub figures: Option<MachineFigures>,
 }
 
-fn threads(exp: &Experiment) -> usize {
-    exp.threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
 /// The options that load `exp`'s model.
 pub fn load_options(exp: &Experiment) -> LoadOptions {
     LoadOptions {
         model: exp.model.clone(),
         synthetic: exp.synthetic,
-        threads: threads(exp),
+        threads: threads_or_all(exp.threads),
         seed: exp.weights_seed,
         device: exp.device,
     }
@@ -78,7 +73,7 @@ pub fn prepare(
             1,
             "measuring this machine's step times for the fit".into(),
         );
-        let f = fit.measure(&m.model, &m.name, threads(exp))?;
+        let f = fit.measure(&m.model, &m.name, threads_or_all(exp.threads))?;
         emitter.progress(None, 1, 1, f.describe());
         experiment = exp.apply_fit(&f)?;
         figures = Some(f);
