@@ -82,6 +82,27 @@ impl DeviceModel {
         }
     }
 
+    /// The hardware profile (`serve::cost_model::Hardware::preset`) closest to this device:
+    /// `cpu`, or a GPU's family from its name; `None` for a GPU without a profile.
+    pub fn hardware_profile(&self) -> Option<&'static str> {
+        match self {
+            DeviceModel::Cpu(_) => Some("cpu"),
+            DeviceModel::Cuda(m) => {
+                let name = m.gpu.name.to_ascii_uppercase();
+                if ["H100", "H200", "H800", "GH200"]
+                    .iter()
+                    .any(|g| name.contains(g))
+                {
+                    Some("h100")
+                } else if ["A100", "A800"].iter().any(|g| name.contains(g)) {
+                    Some("a100")
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
     /// Bytes of one cached K or V value (f32 on the CPU, bf16 on GPUs).
     pub fn kv_value_bytes(&self) -> usize {
         match self {

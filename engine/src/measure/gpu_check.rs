@@ -10,7 +10,8 @@ use crate::backend::step::StepPart;
 use crate::error::Result;
 use crate::generate::{generate, generate_in, GenerateRequest};
 use crate::loader::LoadedModel;
-use crate::measure::steps::{time_steps, StepShape, Timing};
+use crate::measure::gpu_kernels::{time_shapes, Breakdown, Kernels};
+use crate::measure::steps::StepShape;
 use crate::model::spec::ModelSpec;
 use serde::Serialize;
 use std::sync::Arc;
@@ -154,37 +155,31 @@ pub struct PerfReport {
     pub model: String,
     pub memory: MemoryReport,
     pub rows: Vec<PerfRow>,
+    /// The same shapes with the tiled CUDA-core attention kernel (empty unless asked for).
+    pub baseline: Vec<PerfRow>,
+    /// Per-kernel times of the profiled shapes, current kernels then (if asked) tiled.
+    pub breakdown: Vec<Breakdown>,
 }
 
-/// Times every shape on synthetic bf16 weights of `spec` made on the device.
+/// Times every shape on synthetic bf16 weights of `spec` made on the device, with the current
+/// kernels and, when `baseline`, with the tiled ones; profiles the shapes in `profile`.
 pub fn perf(
     gpu: &Arc<Gpu>,
     name: &str,
     spec: &ModelSpec,
     shapes: &[StepShape],
+    profile: &[StepShape],
     steps: usize,
+    baseline: bool,
 ) -> Result<PerfReport> {
-    let llama = CudaLlama::new(gpu.clone(), DeviceWeights::synthetic(gpu, spec, 0)?)?;
-    let tokens = shapes
-        .iter()
-        .map(|s| s.kv_tokens(steps, 16))
-        .max()
-        .unwrap_or(16);
-    let mut s = CudaSession::with_capacity(&llama, tokens)?;
-    let memory = s.memory_report()?;
+    let mut llama = CudaLlama::new(gpu.clone(), DeviceWeights::synthetic(gpu, spec, 0)?)?;
+    let memory = CudaSession::with_capacity(&llama, 16)?.memory_report()?;
     let wbytes = llama.weights.matmul_bytes();
-    let rows = shapes
-        .iter()
-        .map(|&shape| {
-            let ms = time_steps(
-                &mut s,
-                spec.vocab_size,
-                shape,
-                steps,
-                7,
-                Timing::forward_growing_context(),
-            )?;
-            Ok(PerfRow {
+    let rows_of = |ms: Vec<f64>| -> Vec<PerfRow> {
+        shapes
+            .iter()
+            .zip(ms)
+            .map(|(&shape, ms)| PerfRow {
                 decode: shape.decode,
                 context: shape.context,
                 prefill: shape.prefill,
@@ -192,12 +187,23 @@ pub fn perf(
                 gb_per_s: step_bytes(spec, wbytes, shape) / (ms * 1e6),
                 tflop_per_s: step_flops(spec, shape) / (ms * 1e9),
             })
-        })
-        .collect::<Result<_>>()?;
+            .collect()
+    };
+    let (ms, mut breakdown) = time_shapes(&llama, Kernels::Current, shapes, profile, steps)?;
+    let rows = rows_of(ms);
+    let mut base = Vec::new();
+    if baseline {
+        Kernels::Tiled.apply(&mut llama);
+        let (ms, b) = time_shapes(&llama, Kernels::Tiled, shapes, profile, steps)?;
+        base = rows_of(ms);
+        breakdown.extend(b);
+    }
     Ok(PerfReport {
         model: name.into(),
         memory,
         rows,
+        baseline: base,
+        breakdown,
     })
 }
 

@@ -2,5 +2,7 @@
 //! the interference measurement and the GPU acceptance check.
 pub mod bench_model;
 pub mod gpu_check;
+pub mod gpu_kernels;
+pub mod gpu_serving;
 pub mod interference;
 pub mod steps;

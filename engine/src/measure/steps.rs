@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 use std::time::Instant;
 
 /// The shape of one measured step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct StepShape {
     /// Sequences making one token each.
     pub decode: usize,

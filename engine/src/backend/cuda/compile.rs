@@ -4,23 +4,29 @@ use super::libs::{require, Lib};
 use crate::error::{EngineError, Result};
 
 /// The sources, in compile order: `kernels.cu` holds the helpers the others use.
-const SOURCES: [&str; 3] = [
+const SOURCES: [&str; 5] = [
     include_str!("kernels.cu"),
     include_str!("attention.cu"),
+    include_str!("decode_attention.cu"),
+    include_str!("flash_prefill.cu"),
     include_str!("sampling.cu"),
 ];
 
 /// Every kernel entry point the host launches.
-pub const KERNELS: [&str; 12] = [
+pub const KERNELS: [&str; 16] = [
     "rms_norm_bf16",
-    "rope",
+    "rope_kv_write",
     "silu_mul_bf16",
     "embed_gather",
     "gather_rows",
-    "kv_write",
     "fill_uniform_bf16",
     "fill_f32",
     "paged_attention",
+    "paged_decode_attention",
+    "merge_decode_splits",
+    "flash_prefill_hd16",
+    "flash_prefill_hd64",
+    "flash_prefill_hd128",
     "argmax_rows",
     "sample_rows",
     "add_f32",
@@ -157,8 +163,8 @@ mod tests {
                     line.contains(" 0 bytes spill stores, 0 bytes spill loads"),
                     "{sm} {func}: {line}"
                 );
-                // rope's sincosf keeps a small array for its rare huge-argument reduction.
-                if func != "rope" {
+                // sincosf keeps a small array for its rare huge-argument reduction.
+                if func != "rope_kv_write" {
                     assert!(line.contains(" 0 bytes stack frame"), "{sm} {func}: {line}");
                 }
             }

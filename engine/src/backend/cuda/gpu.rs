@@ -22,6 +22,8 @@ pub struct Gpu {
     pub ordinal: usize,
     pub name: String,
     pub compute_capability: (i32, i32),
+    /// Streaming multiprocessors (the split-decode policy fills them).
+    pub sms: usize,
     pub ctx: Arc<CudaContext>,
     pub stream: Arc<CudaStream>,
     pub blas: CudaBlas,
@@ -69,6 +71,12 @@ impl Gpu {
         unsafe { ctx.disable_event_tracking() };
         let name = ctx.name().map_err(ctx_err!("device name"))?;
         let cc = ctx.compute_capability().map_err(ctx_err!("capability"))?;
+        let sms = ctx
+            .attribute(
+                cudarc::driver::sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+            )
+            .map_err(ctx_err!("multiprocessor count"))?
+            .max(1) as usize;
         let ptx = compile_ptx(arch_for(cc.0, cc.1)?)?;
         let module = ctx
             .load_module(Ptx::from_src(ptx))
@@ -84,6 +92,7 @@ impl Gpu {
             ordinal,
             name,
             compute_capability: cc,
+            sms,
             ctx,
             stream,
             blas,

@@ -78,31 +78,61 @@ extern "C" __global__ void rms_norm_bf16(const float* x, const float* w, bf16* o
 
 // Interleaved-pair rotary embedding (GGUF llama layout) on the first `n_rot_heads` heads of each
 // row of `qkv` (queries then keys), in place. One block per token row.
-extern "C" __global__ void rope(float* qkv, const int* positions, int row_stride, int n_rot_heads,
-                                int head_dim, float theta) {
+// One block per token row: rotates the row's query heads in place (rotary position
+// embedding, adjacent pairs), rotates its key heads and writes them with its value heads into
+// the paged bf16 cache at the row's slot (layout per layer, as on the CPU:
+// [block][kv_head][slot][head_dim]; `slots[row]` = block * block_size + slot). One launch instead of a rope and a copy kernel: at
+// decode batch 1 each launch costs more than its work.
+extern "C" __global__ void rope_kv_write(float* qkv, const int* positions, const int* slots,
+                                         bf16* k_cache, bf16* v_cache, int row_stride,
+                                         int n_heads, int n_kv_heads, int head_dim,
+                                         int block_size, float theta) {
     int half = head_dim >> 1;
     float pos = (float)positions[blockIdx.x];
+    int slot = slots[blockIdx.x];
+    int block = slot / block_size, off = slot - block * block_size;
     float* r = qkv + (size_t)blockIdx.x * row_stride;
-    for (int t = threadIdx.x; t < n_rot_heads * half; t += blockDim.x) {
+    const float* v = r + (n_heads + n_kv_heads) * head_dim;
+    // Pairs: query heads, then key heads (rotated), then value heads (copied).
+    int n_pairs = (n_heads + 2 * n_kv_heads) * half;
+    for (int t = threadIdx.x; t < n_pairs; t += blockDim.x) {
         int head = t / half, i = t - head * half;
+        if (head >= n_heads + n_kv_heads) {
+            int h = head - n_heads - n_kv_heads;
+            size_t o = (((size_t)block * n_kv_heads + h) * block_size + off) * head_dim + 2 * i;
+            const float* p = v + h * head_dim + 2 * i;
+            *reinterpret_cast<u32*>(v_cache + o) = (u32)f2bf(p[0]) | ((u32)f2bf(p[1]) << 16);
+            continue;
+        }
         float freq = 1.0f / powf(theta, (float)(2 * i) / (float)head_dim);
         float s, c;
         sincosf(pos * freq, &s, &c);
         float* p = r + head * head_dim + 2 * i;
         float a = p[0], b = p[1];
-        p[0] = a * c - b * s;
-        p[1] = a * s + b * c;
+        float x = a * c - b * s, y = a * s + b * c;
+        if (head < n_heads) {
+            p[0] = x;
+            p[1] = y;
+        } else {
+            int h = head - n_heads;
+            size_t o = (((size_t)block * n_kv_heads + h) * block_size + off) * head_dim + 2 * i;
+            *reinterpret_cast<u32*>(k_cache + o) = (u32)f2bf(x) | ((u32)f2bf(y) << 16);
+        }
     }
 }
 
-// Rows laid out [gate | up] -> silu(gate) * up as bf16.
+// Rows laid out [gate | up] -> silu(gate) * up as bf16, two columns per thread (d_ffn even):
+// 8-byte loads and 4-byte stores.
 extern "C" __global__ void silu_mul_bf16(const float* gate_up, bf16* out, int d_ffn, int n_rows) {
-    size_t total = (size_t)n_rows * d_ffn;
+    size_t total = (size_t)n_rows * d_ffn / 2;
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total;
          i += (size_t)gridDim.x * blockDim.x) {
-        size_t row = i / d_ffn, col = i - row * d_ffn;
-        float g = gate_up[row * 2 * d_ffn + col], u = gate_up[row * 2 * d_ffn + d_ffn + col];
-        out[i] = f2bf(g / (1.0f + expf(-g)) * u);
+        size_t e = 2 * i, row = e / d_ffn, col = e - row * d_ffn;
+        const float* g_row = gate_up + row * 2 * d_ffn;
+        float2 g = *reinterpret_cast<const float2*>(g_row + col);
+        float2 u = *reinterpret_cast<const float2*>(g_row + d_ffn + col);
+        float a = g.x / (1.0f + expf(-g.x)) * u.x, b = g.y / (1.0f + expf(-g.y)) * u.y;
+        *reinterpret_cast<u32*>(out + e) = (u32)f2bf(a) | ((u32)f2bf(b) << 16);
     }
 }
 
@@ -118,23 +148,6 @@ extern "C" __global__ void gather_rows(const float* x, const int* rows, float* o
     const float* s = x + (size_t)rows[blockIdx.x] * dim;
     float* o = out + (size_t)blockIdx.x * dim;
     for (int i = threadIdx.x; i < dim; i += blockDim.x) o[i] = s[i];
-}
-
-// K and V of each new token into its paged slot. Cache layout per layer (as on the CPU):
-// [block][kv_head][slot][head_dim]. `slots[row]` = block * block_size + slot.
-extern "C" __global__ void kv_write(const float* qkv, bf16* k_cache, bf16* v_cache,
-                                    const int* slots, int row_stride, int q_dim, int n_kv_heads,
-                                    int head_dim, int block_size) {
-    int slot = slots[blockIdx.x];
-    int block = slot / block_size, off = slot - block * block_size;
-    const float* k = qkv + (size_t)blockIdx.x * row_stride + q_dim;
-    const float* v = k + n_kv_heads * head_dim;
-    for (int t = threadIdx.x; t < n_kv_heads * head_dim; t += blockDim.x) {
-        int h = t / head_dim, d = t - h * head_dim;
-        size_t o = (((size_t)block * n_kv_heads + h) * block_size + off) * head_dim + d;
-        k_cache[o] = f2bf(k[t]);
-        v_cache[o] = f2bf(v[t]);
-    }
 }
 
 // Seeded uniform values in [-scale, scale) (synthetic weights made on the device, no upload).

@@ -9,6 +9,8 @@ pub mod libs;
 pub mod llama;
 pub mod load;
 pub mod plan;
+pub mod profile;
 pub mod reference;
 pub mod session;
+pub mod split;
 pub mod weights;

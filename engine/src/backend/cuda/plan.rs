@@ -5,10 +5,24 @@ use crate::backend::step::SeqStep;
 
 /// New tokens of one sequence per attention block (must equal `ATT_QT` in attention.cu).
 pub const ATT_QUERY_TILE: usize = 16;
+/// The same for the tensor-core prefill kernel (`FP_QT` in flash_prefill.cu).
+pub const FLASH_QUERY_TILE: usize = 64;
 /// Threads per attention block (`ATT_WARPS * 32` in attention.cu).
 pub const ATT_THREADS: u32 = 128;
 /// Largest head size the attention kernel holds in shared memory (`ATT_HD_MAX`).
 pub const ATT_MAX_HEAD_DIM: usize = 128;
+/// Head sizes with a tensor-core prefill entry point (`flash_prefill_hd{N}`).
+pub const FLASH_HEAD_DIMS: [usize; 3] = [16, 64, 128];
+
+/// The tensor-core prefill kernel for a head size, if one is compiled.
+pub fn flash_kernel(head_dim: usize) -> Option<&'static str> {
+    match head_dim {
+        16 => Some("flash_prefill_hd16"),
+        64 => Some("flash_prefill_hd64"),
+        128 => Some("flash_prefill_hd128"),
+        _ => None,
+    }
+}
 
 /// Where each array starts in the packed buffer, and how long it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -20,6 +34,9 @@ pub struct Span {
 /// The step's metadata. Arrays (all `i32` in `data`):
 /// - per token row: `tokens`, `positions`, `slots` (block * block_size + offset in block);
 /// - per attention tile: `tile_seq`, `tile_q0` (first new token of the tile in its sequence);
+///   with `split_decode`, only sequences with several new tokens are tiled;
+/// - `dec_seq`: with `split_decode`, the sequences with one new token (the flash-decoding
+///   kernel's rows);
 /// - per sequence: `seq_row0`, `seq_start`, `seq_n_new`, `seq_table_off`;
 /// - `tables`: every sequence's block table, concatenated;
 /// - `logit_rows`: the rows whose logits were asked for.
@@ -32,6 +49,9 @@ pub struct StepPlan {
     pub slots: Span,
     pub tile_seq: Span,
     pub tile_q0: Span,
+    pub dec_seq: Span,
+    /// Longest context among `dec_seq` (keys its last query sees).
+    pub dec_max_ctx: usize,
     pub seq_row0: Span,
     pub seq_start: Span,
     pub seq_n_new: Span,
@@ -41,8 +61,10 @@ pub struct StepPlan {
 }
 
 impl StepPlan {
-    /// Packs `seqs` (already checked like the CPU forward checks them).
-    pub fn new(seqs: &[SeqStep], block_size: usize) -> Self {
+    /// Packs `seqs` (already checked like the CPU forward checks them) into tiles of
+    /// `query_tile` new tokens. `split_decode` sends one-token sequences to the flash-decoding
+    /// kernel instead of the tiled one.
+    pub fn new(seqs: &[SeqStep], block_size: usize, query_tile: usize, split_decode: bool) -> Self {
         let mut p = StepPlan::default();
         let push = |data: &mut Vec<i32>, vals: &mut dyn Iterator<Item = usize>| {
             let off = data.len();
@@ -74,17 +96,26 @@ impl StepPlan {
                 })
             }),
         );
+        let is_dec = |s: &SeqStep| split_decode && s.tokens.len() == 1;
         let tiles: Vec<(usize, usize)> = seqs
             .iter()
             .enumerate()
+            .filter(|(_, s)| !is_dec(s))
             .flat_map(|(si, s)| {
                 (0..s.tokens.len())
-                    .step_by(ATT_QUERY_TILE)
+                    .step_by(query_tile)
                     .map(move |q| (si, q))
             })
             .collect();
         p.tile_seq = push(d, &mut tiles.iter().map(|t| t.0));
         p.tile_q0 = push(d, &mut tiles.iter().map(|t| t.1));
+        let dec: Vec<usize> = (0..seqs.len()).filter(|&i| is_dec(&seqs[i])).collect();
+        p.dec_seq = push(d, &mut dec.iter().copied());
+        p.dec_max_ctx = dec
+            .iter()
+            .map(|&i| seqs[i].start_pos + 1)
+            .max()
+            .unwrap_or(0);
         let row0: Vec<usize> = seqs
             .iter()
             .scan(0, |r, s| {
@@ -124,6 +155,10 @@ impl StepPlan {
 
     pub fn n_tiles(&self) -> usize {
         self.tile_seq.len
+    }
+
+    pub fn n_decode(&self) -> usize {
+        self.dec_seq.len
     }
 
     pub fn n_logits(&self) -> usize {
@@ -174,8 +209,9 @@ mod tests {
             step(&[7], 33, &[9, 4, 1], true),
             step(&[8, 9], 14, &[3], false),
         ];
-        let p = StepPlan::new(&seqs, 16);
+        let p = StepPlan::new(&seqs, 16, ATT_QUERY_TILE, false);
         assert_eq!(p.n_tokens, 23);
+        assert_eq!((p.n_decode(), p.dec_max_ctx), (0, 0));
         assert_eq!(p.get(p.tokens)[19..], [119, 7, 8, 9]);
         assert_eq!(p.get(p.positions)[18..], [18, 19, 33, 14, 15]);
         // token 17 of seq 0 is slot 1 of its second block (2); seq 1's pos 33 is in block 1
@@ -193,6 +229,19 @@ mod tests {
         assert_eq!(attention_grid(&p, 9), (4, 9, 1));
         // the spans tile the buffer exactly
         assert_eq!(p.logit_rows.off + p.logit_rows.len, p.data.len());
+
+        // Split decoding: seq 1 (one new token at position 33) leaves the tiles.
+        let q = StepPlan::new(&seqs, 16, ATT_QUERY_TILE, true);
+        assert_eq!(q.get(q.tile_seq), [0, 0, 2]);
+        assert_eq!(q.get(q.tile_q0), [0, 16, 0]);
+        assert_eq!(q.get(q.dec_seq), [1]);
+        assert_eq!(q.dec_max_ctx, 34);
+        assert_eq!(q.get(q.seq_row0), p.get(p.seq_row0));
+        assert_eq!(q.get(q.slots), p.get(p.slots));
+        // Tensor-core tiles: seq 0's 20 tokens fit one tile.
+        let f = StepPlan::new(&seqs, 16, FLASH_QUERY_TILE, true);
+        assert_eq!(f.get(f.tile_seq), [0, 2]);
+        assert_eq!(f.get(f.tile_q0), [0, 0]);
     }
 
     #[test]
@@ -212,5 +261,15 @@ mod tests {
         assert!(src.contains(&format!("#define ATT_QT {ATT_QUERY_TILE}")));
         assert!(src.contains(&format!("#define ATT_WARPS {}", ATT_THREADS / 32)));
         assert!(src.contains(&format!("#define ATT_HD_MAX {ATT_MAX_HEAD_DIM}")));
+        let fp = include_str!("flash_prefill.cu");
+        assert!(fp.contains(&format!("#define FP_QT {FLASH_QUERY_TILE}")));
+        for hd in FLASH_HEAD_DIMS {
+            assert!(fp.contains(&format!("flash_prefill_hd{hd}(")));
+        }
+        let dec = include_str!("decode_attention.cu");
+        let t = super::super::split::DECODE_THREADS;
+        assert!(dec.contains(&format!("#define DEC_THREADS {t}")));
+        let kpr = super::super::split::KEYS_PER_ROUND;
+        assert!(dec.contains(&format!("#define DEC_KPR {kpr}")));
     }
 }

@@ -5,7 +5,6 @@
 use super::gpu::ctx_err;
 use super::kv::DeviceKv;
 use super::llama::{CudaLlama, Scratch};
-use super::plan::StepPlan;
 use crate::backend::step::SeqStep;
 use crate::backend::step::{StepPart, StepSession, DEFAULT_BLOCK_SIZE};
 use crate::error::{EngineError, Result};
@@ -97,7 +96,7 @@ impl<'m> CudaSession<'m> {
             })
             .collect::<Result<Vec<_>>>()?;
         self.model.check(&seqs, &self.pool)?;
-        let plan = StepPlan::new(&seqs, self.kv.block_size());
+        let plan = self.model.plan(&seqs, self.kv.block_size());
         self.kv = after;
         let stream = &self.model.gpu.stream;
         self.events.0.record(stream).map_err(ctx_err!("event"))?;
@@ -207,6 +206,15 @@ impl<'m> CudaSession<'m> {
         }
         dst.model.gpu.sync()?;
         Ok(src_table.len() * self.pool.span() * 2 * 2 * self.pool.k.len())
+    }
+
+    /// Per-kernel times of every following step (`kernel_times` holds the last one's).
+    pub fn set_profiling(&mut self, on: bool) {
+        self.scratch.profile = on;
+    }
+
+    pub fn kernel_times(&self) -> &[super::profile::KernelTime] {
+        &self.scratch.kernel_times
     }
 
     pub fn memory_report(&self) -> Result<MemoryReport> {
