@@ -57,23 +57,7 @@ pub fn measure(
     control: &RunControl,
 ) -> Result<Vec<InterferenceRow>> {
     let spec = model.spec();
-    if cfg.decode_batches.is_empty() || cfg.decode_batches.contains(&0) {
-        return Err(EngineError::field("decode_batches", "sizes must be ≥ 1"));
-    }
-    if cfg.repeats == 0 {
-        return Err(EngineError::field("repeats", "must be ≥ 1"));
-    }
-    let longest = cfg.prefill_lens.iter().copied().max().unwrap_or(0);
-    if longest > spec.max_context || cfg.context + cfg.repeats + 2 > spec.max_context {
-        return Err(EngineError::PromptTooLong {
-            len: longest.max(cfg.context + cfg.repeats + 2),
-            max: spec.max_context,
-        });
-    }
-    // The slowdown needs the batch alone as its baseline.
-    let mut lens = vec![0];
-    lens.extend(cfg.prefill_lens.iter().copied().filter(|&l| l > 0));
-    lens.dedup();
+    let lens = checked_lens(cfg, spec.max_context)?;
     let total = cfg.decode_batches.len() * lens.len();
     let mut rows = Vec::new();
     for &b in &cfg.decode_batches {
@@ -127,6 +111,58 @@ pub fn measure(
     Ok(rows)
 }
 
+/// The config checked against a model's context; the prefill lengths to visit, 0 (the batch
+/// alone, the slowdown's baseline) first.
+fn checked_lens(cfg: &InterferenceConfig, max_context: usize) -> Result<Vec<usize>> {
+    if cfg.decode_batches.is_empty() || cfg.decode_batches.contains(&0) {
+        return Err(EngineError::field("decode_batches", "sizes must be ≥ 1"));
+    }
+    if cfg.repeats == 0 {
+        return Err(EngineError::field("repeats", "must be ≥ 1"));
+    }
+    let longest = cfg.prefill_lens.iter().copied().max().unwrap_or(0);
+    if longest > max_context || cfg.context + cfg.repeats + 2 > max_context {
+        return Err(EngineError::PromptTooLong {
+            len: longest.max(cfg.context + cfg.repeats + 2),
+            max: max_context,
+        });
+    }
+    let mut lens = vec![0];
+    lens.extend(cfg.prefill_lens.iter().copied().filter(|&l| l > 0));
+    lens.dedup();
+    Ok(lens)
+}
+
+/// The same table on the modeled clock: each cell's step time predicted by the cost model
+/// instead of measured (the engine has no device to time there), so lessons and the modeled
+/// workbench get a slowdown curve, e.g. for a 13B model on an H100, with no compute.
+pub fn modeled(cost: &CostModel, cfg: &InterferenceConfig) -> Result<Vec<InterferenceRow>> {
+    let lens = checked_lens(cfg, cost.spec.max_context)?;
+    let mut rows = Vec::new();
+    for &b in &cfg.decode_batches {
+        let ms = |prefill| {
+            let shape = StepShape {
+                decode: b,
+                context: cfg.context,
+                prefill,
+            };
+            cost.predict_s(&shape.work()) * 1e3
+        };
+        let base = ms(0);
+        for &l in &lens {
+            let step_ms = ms(l);
+            rows.push(InterferenceRow {
+                decode_batch: b,
+                prefill_len: l,
+                context: cfg.context,
+                step_ms,
+                slowdown: step_ms / base,
+            });
+        }
+    }
+    Ok(rows)
+}
+
 /// Measures on a worker thread; events and control through the handle.
 pub fn spawn(
     model: Arc<LoadedModel>,
@@ -140,12 +176,23 @@ pub fn spawn(
 /// A cost model for this machine: a small grid of real steps (decode batches with and without
 /// a co-scheduled prefill) fitted to the roofline of `hardware`.
 pub fn calibrate(model: &DeviceModel, hardware: Hardware, emitter: &Emitter) -> Result<CostModel> {
-    let cfg = InterferenceConfig {
-        decode_batches: vec![1, 8, 32],
-        prefill_lens: vec![0, 64, 256],
-        context: 128,
-        repeats: 2,
-        seed: 0,
+    // A GPU stays memory-bound up to hundreds of prefill tokens: its grid must reach
+    // compute-bound steps too, or the compute multiplier has nothing to fit.
+    let cfg = match model.device() {
+        crate::backend::Device::Cpu => InterferenceConfig {
+            decode_batches: vec![1, 8, 32],
+            prefill_lens: vec![0, 64, 256],
+            context: 128,
+            repeats: 2,
+            seed: 0,
+        },
+        crate::backend::Device::Cuda(_) => InterferenceConfig {
+            decode_batches: vec![1, 8, 32],
+            prefill_lens: vec![0, 512, 2048],
+            context: 512,
+            repeats: 3,
+            seed: 0,
+        },
     };
     let rows = measure(model, &cfg, emitter, &RunControl::default())?;
     let mut cm = CostModel::roofline_only(model.spec().clone(), hardware);

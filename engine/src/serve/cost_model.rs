@@ -1,7 +1,9 @@
 //! The modeled clock: a step's duration predicted from its shape without computing it. A
 //! roofline (the slower of compute and memory traffic, on a hardware profile) gives the shape of
-//! the cost; a linear correction `a + b · roofline`, fitted by least squares on measured steps,
-//! absorbs what the roofline misses (kernel efficiency, fixed per-step overheads).
+//! the cost; a correction `a + max(b_c · compute, b_m · memory)`, fitted by least squares on
+//! measured steps, absorbs what the roofline misses: a fixed per-step overhead and separate
+//! efficiencies for compute-bound and memory-bound steps (on a GPU, decode reaches a far larger
+//! share of its bandwidth than prefill does of its peak, so one multiplier cannot fit both).
 use crate::error::{EngineError, Result};
 use crate::model::spec::ModelSpec;
 use serde::{Deserialize, Serialize};
@@ -61,8 +63,10 @@ pub struct CostModel {
     pub hardware: Hardware,
     /// Fixed seconds per step.
     pub a_s: f64,
-    /// Multiplier on the roofline time.
-    pub b: f64,
+    /// Multiplier on the compute time (1 / the share of peak reached).
+    pub b_compute: f64,
+    /// Multiplier on the memory time (1 / the share of bandwidth reached).
+    pub b_memory: f64,
 }
 
 impl CostModel {
@@ -72,11 +76,18 @@ impl CostModel {
             spec,
             hardware,
             a_s: 1e-3,
-            b: 1.0,
+            b_compute: 1.0,
+            b_memory: 1.0,
         }
     }
 
     pub fn roofline_s(&self, s: &StepWork) -> f64 {
+        let (c, m) = self.terms_s(s);
+        c.max(m)
+    }
+
+    /// (compute, memory) seconds of a step at the profile's peak and bandwidth.
+    pub fn terms_s(&self, s: &StepWork) -> (f64, f64) {
         let spec = &self.spec;
         let tokens = (s.prefill_tokens + s.decode_tokens) as f64;
         let params = spec.matmul_params() as f64;
@@ -89,42 +100,164 @@ impl CostModel {
         let bytes = params * self.hardware.weight_bytes_per_param + kv_bytes;
         let compute = flops / (self.hardware.peak_tflops * 1e12);
         let memory = bytes / (self.hardware.mem_gb_per_s * 1e9);
-        compute.max(memory)
+        (compute, memory)
     }
 
     pub fn predict_s(&self, s: &StepWork) -> f64 {
         if s.prefill_tokens + s.decode_tokens == 0 {
             return 0.0;
         }
-        (self.a_s + self.b * self.roofline_s(s)).max(1e-6)
+        let (c, m) = self.terms_s(s);
+        (self.a_s + (self.b_compute * c).max(self.b_memory * m)).max(1e-6)
     }
 
-    /// Least-squares fit of `a`, `b` on measured (shape, seconds) pairs; needs two distinct
-    /// roofline values.
+    /// Least-squares fit of `a`, `b_c`, `b_m` on measured (shape, seconds) pairs. Each sample is
+    /// assigned to the term that bounds it, the three are fitted linearly, and the assignment
+    /// is redone with the fitted multipliers until it settles. A regime without samples shares
+    /// the other's multiplier. Needs steps of at least two different sizes.
     pub fn fit(&mut self, samples: &[(StepWork, f64)]) -> Result<()> {
-        let xs: Vec<(f64, f64)> = samples
+        let xs: Vec<(f64, f64, f64)> = samples
             .iter()
-            .map(|(s, t)| (self.roofline_s(s), *t))
+            .map(|(s, t)| {
+                let (c, m) = self.terms_s(s);
+                (c, m, *t)
+            })
             .collect();
-        let n = xs.len() as f64;
-        let mx = xs.iter().map(|p| p.0).sum::<f64>() / n;
-        let my = xs.iter().map(|p| p.1).sum::<f64>() / n;
-        let sxx: f64 = xs.iter().map(|p| (p.0 - mx).powi(2)).sum();
-        let sxy: f64 = xs.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-        if xs.len() < 2 || sxx <= 0.0 {
+        let spread = |f: &dyn Fn(&(f64, f64, f64)) -> f64| {
+            let lo = xs.iter().map(f).fold(f64::INFINITY, f64::min);
+            let hi = xs.iter().map(f).fold(f64::NEG_INFINITY, f64::max);
+            hi > lo
+        };
+        if xs.len() < 2 || !spread(&|p| p.0.max(p.1)) {
             return Err(EngineError::Invalid(
                 "cost-model fit needs steps of at least two different sizes".into(),
             ));
         }
-        self.b = (sxy / sxx).max(1e-3);
-        self.a_s = (my - self.b * mx).max(0.0);
+        let (mut bc, mut bm) = (1.0, 1.0);
+        let mut fitted = (0.0, 1.0, 1.0);
+        for _ in 0..8 {
+            let compute_bound: Vec<bool> = xs.iter().map(|p| bc * p.0 > bm * p.1).collect();
+            let next = fit_split(&xs, &compute_bound);
+            let settled = next == fitted;
+            fitted = next;
+            (bc, bm) = (fitted.1, fitted.2);
+            if settled {
+                break;
+            }
+        }
+        (self.a_s, self.b_compute, self.b_memory) = fitted;
         Ok(())
     }
+}
+
+/// Least squares of `t = a + b_c·c` (compute-bound samples) and `t = a + b_m·m` (the others)
+/// with one shared `a ≥ 0`; a regime with no samples takes the other's multiplier.
+fn fit_split(xs: &[(f64, f64, f64)], compute_bound: &[bool]) -> (f64, f64, f64) {
+    // Columns: 1, c·[compute-bound], m·[memory-bound].
+    let rows: Vec<[f64; 3]> = xs
+        .iter()
+        .zip(compute_bound)
+        .map(|(p, &cb)| [1.0, if cb { p.0 } else { 0.0 }, if cb { 0.0 } else { p.1 }])
+        .collect();
+    let n_c = compute_bound.iter().filter(|&&c| c).count();
+    let n_m = compute_bound.len() - n_c;
+    // Merge an empty regime's column into the other (one shared multiplier).
+    let cols: Vec<usize> = match (n_c, n_m) {
+        (0, _) | (_, 0) => vec![0, 3],
+        _ => vec![0, 1, 2],
+    };
+    let design: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|r| {
+            cols.iter()
+                .map(|&c| if c == 3 { r[1] + r[2] } else { r[c] })
+                .collect()
+        })
+        .collect();
+    let t: Vec<f64> = xs.iter().map(|p| p.2).collect();
+    let mut beta = least_squares(&design, &t);
+    if beta.first().is_some_and(|&a| a < 0.0) {
+        // No negative overhead: refit through the origin.
+        let no_a: Vec<Vec<f64>> = design.iter().map(|r| r[1..].to_vec()).collect();
+        beta = std::iter::once(0.0)
+            .chain(least_squares(&no_a, &t))
+            .collect();
+    }
+    let clamp = |b: f64| if b.is_finite() { b.max(1e-3) } else { 1.0 };
+    match beta.as_slice() {
+        [a, b] => (*a, clamp(*b), clamp(*b)),
+        [a, bc, bm] => (*a, clamp(*bc), clamp(*bm)),
+        _ => (0.0, 1.0, 1.0),
+    }
+}
+
+/// Solves the normal equations `XᵀX β = Xᵀt` by Gaussian elimination (k ≤ 3 columns).
+/// A singular system leaves the dependent coefficients at 0.
+fn least_squares(x: &[Vec<f64>], t: &[f64]) -> Vec<f64> {
+    let k = x.first().map_or(0, |r| r.len());
+    let mut m = vec![vec![0.0; k + 1]; k];
+    for (row, &ti) in x.iter().zip(t) {
+        for i in 0..k {
+            for j in 0..k {
+                m[i][j] += row[i] * row[j];
+            }
+            m[i][k] += row[i] * ti;
+        }
+    }
+    for col in 0..k {
+        let Some(piv) = (col..k).max_by(|&a, &b| m[a][col].abs().total_cmp(&m[b][col].abs()))
+        else {
+            continue;
+        };
+        m.swap(col, piv);
+        let p = m[col][col];
+        if p.abs() < 1e-300 {
+            continue;
+        }
+        let pivot_row = m[col].clone();
+        for (r, row) in m.iter_mut().enumerate() {
+            if r != col {
+                let f = row[col] / p;
+                for (x, &y) in row.iter_mut().zip(&pivot_row).skip(col) {
+                    *x -= f * y;
+                }
+            }
+        }
+    }
+    (0..k)
+        .map(|i| {
+            if m[i][i].abs() < 1e-300 {
+                0.0
+            } else {
+                m[i][k] / m[i][i]
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn shapes() -> Vec<StepWork> {
+        [
+            (0, 1),
+            (0, 32),
+            (128, 8),
+            (512, 1),
+            (256, 32),
+            (2048, 0),
+            (1024, 8),
+        ]
+        .iter()
+        .map(|&(p, d)| StepWork {
+            prefill_tokens: p,
+            decode_tokens: d,
+            attn_pairs: p * p / 2 + d * 512,
+            kv_tokens_read: p + d * 512,
+        })
+        .collect()
+    }
 
     #[test]
     fn the_fit_recovers_a_known_correction() {
@@ -132,22 +265,15 @@ mod tests {
             .expect("card")
             .spec;
         let mut cm = CostModel::roofline_only(spec, Hardware::preset("cpu").expect("cpu"));
-        let shapes: Vec<StepWork> = [(0, 1), (0, 32), (128, 8), (512, 1), (256, 32)]
-            .iter()
-            .map(|&(p, d)| StepWork {
-                prefill_tokens: p,
-                decode_tokens: d,
-                attn_pairs: p * p / 2 + d * 128,
-                kv_tokens_read: p + d * 128,
-            })
-            .collect();
+        let shapes = shapes();
         let samples: Vec<_> = shapes
             .iter()
             .map(|s| (*s, 0.004 + 1.7 * cm.roofline_s(s)))
             .collect();
         cm.fit(&samples).expect("fit");
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-6 * b.abs().max(1e-3);
         assert!(
-            (cm.a_s - 0.004).abs() < 1e-9 && (cm.b - 1.7).abs() < 1e-9,
+            close(cm.a_s, 0.004) && close(cm.b_compute, 1.7) && close(cm.b_memory, 1.7),
             "{cm:?}"
         );
         // More prefill never predicts a shorter step.
@@ -156,5 +282,36 @@ mod tests {
         s.prefill_tokens += 256;
         assert!(cm.predict_s(&s) > t0);
         assert!(cm.fit(&samples[..1]).is_err());
+    }
+
+    /// A GPU-like machine: decode reaches 70 % of bandwidth, prefill 40 % of peak, 0.3 ms fixed.
+    #[test]
+    fn the_fit_separates_compute_and_memory_efficiency() {
+        let spec = crate::model::cards::card("llama-2-13b").expect("card").spec;
+        let mut cm = CostModel::roofline_only(spec, Hardware::preset("h100").expect("h100"));
+        let truth = |cm: &CostModel, s: &StepWork| {
+            let (c, m) = cm.terms_s(s);
+            3e-4 + (c / 0.4).max(m / 0.7)
+        };
+        let samples: Vec<_> = shapes().iter().map(|s| (*s, truth(&cm, s))).collect();
+        cm.fit(&samples).expect("fit");
+        assert!((cm.b_compute - 2.5).abs() < 1e-6, "{cm:?}");
+        assert!((cm.b_memory - 1.0 / 0.7).abs() < 1e-6, "{cm:?}");
+        assert!((cm.a_s - 3e-4).abs() < 1e-9, "{cm:?}");
+        for (s, t) in &samples {
+            assert!((cm.predict_s(s) - t).abs() < 1e-9);
+        }
+        // A single multiplier cannot: the old model's best fit is off by > 10 % somewhere.
+        let xs: Vec<Vec<f64>> = samples
+            .iter()
+            .map(|(s, _)| vec![1.0, cm.roofline_s(s)])
+            .collect();
+        let ts: Vec<f64> = samples.iter().map(|p| p.1).collect();
+        let b = least_squares(&xs, &ts);
+        let worst = samples
+            .iter()
+            .map(|(s, t)| ((b[0] + b[1] * cm.roofline_s(s)) - t).abs() / t)
+            .fold(0.0, f64::max);
+        assert!(worst > 0.1, "{worst}");
     }
 }

@@ -7,7 +7,7 @@ use crate::loader::{load, load_spec, load_tokenizer, threads_or_all, LoadOptions
 use crate::model::spec::ModelSpec;
 use crate::model::tokenizer::Tokenizer;
 use crate::serve::cluster::{run, ClockKind, RunInputs, RunReport};
-use crate::serve::cost_model::CostModel;
+use crate::serve::cost_model::{CostModel, Hardware};
 use crate::serve::events::{Emitter, Event, RunControl};
 use crate::serve::handle::{spawn_job, RunHandle};
 use crate::serve::request::RequestSpec;
@@ -87,11 +87,26 @@ pub fn prepare(
                 1,
                 "calibrating the modeled clock on this machine".into(),
             );
-            let c = crate::measure::interference::calibrate(
-                &m.model,
-                resolved.hardware.clone(),
-                &Emitter::none(),
-            )?;
+            // The datasheet profile of the GPU in hand when the experiment kept the CPU one.
+            let mut hardware = resolved.hardware.clone();
+            if let (true, Some(p)) = (hardware.name == "cpu", m.model.hardware_profile()) {
+                hardware = Hardware::preset(p)?;
+            }
+            let c = crate::measure::interference::calibrate(&m.model, hardware, &Emitter::none())?;
+            emitter.progress(
+                None,
+                1,
+                1,
+                format!(
+                    "calibrated on {}: {:.2} ms + max({:.2} × compute, {:.2} × memory) roofline \
+                     of {}",
+                    m.model.device(),
+                    c.a_s * 1e3,
+                    c.b_compute,
+                    c.b_memory,
+                    c.hardware.name
+                ),
+            );
             Some(Arc::new(c))
         }
         (ClockKind::Modeled, _) => Some(Arc::new(CostModel::roofline_only(
