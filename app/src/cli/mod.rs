@@ -6,6 +6,7 @@ mod follow;
 mod generate;
 mod gpu_check;
 mod interference;
+mod lessons;
 mod models;
 mod output;
 mod report;
@@ -50,6 +51,11 @@ pub enum Command {
     Interference(interference::InterferenceArgs),
     /// List the named scenarios.
     Scenarios,
+    /// Guided lessons: check that every lesson parses and its claims hold.
+    Lessons {
+        #[command(subcommand)]
+        action: lessons::LessonsAction,
+    },
     /// Check the CUDA backend on this machine's GPU: accuracy, step times, roofline.
     GpuCheck(gpu_check::GpuCheckArgs),
     /// Open the workbench window (also what no command does).
@@ -134,6 +140,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Lessons { action } => lessons::run(action),
         Command::GpuCheck(a) => gpu_check::run(a),
         Command::Gui(a) => crate::gui::run(a),
     }
