@@ -122,11 +122,21 @@ impl Emitter {
     }
 }
 
-/// Shared pause/cancel flags; cloning gives another handle to the same run.
+/// Shared pause/cancel flags, and what a live viewer asks of a running run (pacing, injected
+/// prompts); cloning gives another handle to the same run.
 #[derive(Debug, Clone, Default)]
 pub struct RunControl {
     paused: Arc<AtomicBool>,
     cancelled: Arc<AtomicBool>,
+    paced: Arc<AtomicBool>,
+    injected: Arc<std::sync::Mutex<Vec<Injection>>>,
+}
+
+/// A request added to a running run by a viewer (the presenter's "inject long prompt").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Injection {
+    pub prompt_tokens: usize,
+    pub output_tokens: usize,
 }
 
 impl RunControl {
@@ -144,5 +154,27 @@ impl RunControl {
     }
     pub fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::SeqCst)
+    }
+    /// Keep the measured clock no faster than real time (a live audience watches it): each
+    /// logical GPU's steps are still timed for real, and events are released when the wall
+    /// clock reaches them. The wall clock is always paced.
+    pub fn set_paced(&self, on: bool) {
+        self.paced.store(on, Ordering::SeqCst);
+    }
+    pub fn is_paced(&self) -> bool {
+        self.paced.load(Ordering::SeqCst)
+    }
+    /// Adds a request to the running run; it arrives at the run's current time.
+    pub fn inject(&self, i: Injection) {
+        if let Ok(mut q) = self.injected.lock() {
+            q.push(i);
+        }
+    }
+    /// The injections not yet taken (the run takes them between events).
+    pub fn take_injections(&self) -> Vec<Injection> {
+        self.injected
+            .lock()
+            .map(|mut q| std::mem::take(&mut *q))
+            .unwrap_or_default()
     }
 }

@@ -12,7 +12,7 @@ use crate::kv::KvManager;
 use crate::sampler::{Sampler, SamplingParams};
 use crate::serve::events::{Emitter, Event, Role, RunControl, StepRecord};
 use crate::serve::metrics::{summarize, RequestRecord};
-use crate::serve::request::{ReqId, Request};
+use crate::serve::request::{ReqId, Request, RequestSpec};
 use crate::serve::sched::schedule;
 use std::collections::{BinaryHeap, VecDeque};
 use std::time::{Duration, Instant};
@@ -32,6 +32,7 @@ struct Sim<'a> {
     handoff: VecDeque<ReqId>,
     link_free_at: Vec<f64>,
     kv_bytes_per_token: usize,
+    vocab_size: usize,
     steps: Vec<StepRecord>,
     done: Vec<RequestRecord>,
     origin: Instant,
@@ -140,6 +141,7 @@ impl<'a> Sim<'a> {
             rr: 0,
             handoff: VecDeque::new(),
             kv_bytes_per_token: 2 * spec.n_layers * spec.kv_dim() * kv_value_bytes,
+            vocab_size: spec.vocab_size,
             steps: Vec::new(),
             done: Vec::new(),
             origin: Instant::now(),
@@ -164,6 +166,39 @@ impl<'a> Sim<'a> {
         self.cfg.clock == ClockKind::Wall
     }
 
+    /// Events wait for the wall clock: always on the wall clock, on request on the measured one.
+    fn paced(&self) -> bool {
+        self.wall() || (self.cfg.clock == ClockKind::Measured && self.control.is_paced())
+    }
+
+    /// Turns the viewer's injections into requests arriving now (ids after the workload's).
+    fn take_injections(&mut self) {
+        for inj in self.control.take_injections() {
+            let id = self.reqs.len() as ReqId;
+            let now = if self.paced() {
+                self.elapsed().max(self.now)
+            } else {
+                self.now
+            };
+            // Any token ids do: a step costs the same whatever the text.
+            let span = self.vocab_size.saturating_sub(17).max(1);
+            let spec = RequestSpec {
+                id,
+                arrival_s: now,
+                prompt: (0..inj.prompt_tokens.max(1))
+                    .map(|i| (17 + (i * 7919 + id as usize) % span) as u32)
+                    .collect(),
+                output_tokens: inj.output_tokens.max(1),
+            };
+            self.reqs.push(Request::new(&spec));
+            self.samplers.push(Sampler::new(SamplingParams {
+                seed: self.cfg.sampling.seed.wrapping_add(id),
+                ..self.cfg.sampling
+            }));
+            self.push(now, Ev::Arrival(id));
+        }
+    }
+
     fn elapsed(&self) -> f64 {
         (self.origin.elapsed() - self.paused).as_secs_f64()
     }
@@ -179,12 +214,16 @@ impl<'a> Sim<'a> {
             if self.wait_while_paused() {
                 return Ok(true);
             }
+            self.take_injections();
             self.start_idle_steps()?;
             let Some(q) = self.queue.pop() else { break };
-            if self.wall() {
+            if self.paced() {
+                // Sleep in short slices so injections and cancels are seen while waiting.
                 let ahead = q.t - self.elapsed();
                 if ahead > 0.0 {
-                    std::thread::sleep(Duration::from_secs_f64(ahead));
+                    std::thread::sleep(Duration::from_secs_f64(ahead.min(0.02)));
+                    self.queue.push(q);
+                    continue;
                 }
             }
             self.now = q.t;
