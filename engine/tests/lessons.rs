@@ -335,3 +335,19 @@ fn truncated_lessons_are_errors_not_panics() {
         }
     }
 }
+
+/// The lessons compiled into the binary are exactly the files in `lessons/`, same text.
+#[test]
+fn the_embedded_lessons_are_the_lesson_files() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(lessons_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".ron"))
+        .collect();
+    on_disk.sort();
+    assert_eq!(on_disk, embedded_names());
+    for (e, d) in embedded().iter().zip(load_dir(&lessons_dir())) {
+        let (e, d) = (e.as_ref().unwrap(), d.unwrap());
+        assert_eq!(e.lesson, d.lesson);
+    }
+}

@@ -43,6 +43,9 @@ pub struct Step {
     /// Said when the step runs on a modeled GPU because its effect only shows at GPU scale.
     #[serde(default)]
     pub device_note: Option<String>,
+    /// What to try when the check does not hold on the learner's run.
+    #[serde(default)]
+    pub hint: Option<String>,
 }
 
 /// What a step runs once its patch is applied.

@@ -7,8 +7,10 @@
 //! - [`expr`], [`eval`], [`functions`]: the check language, its evaluation over [`Results`]
 //!   and the functions a check may call.
 //! - [`results`]: what checks read, filled from bench, sweep and interference outputs.
+//! - [`embedded`]: the shipped lessons, compiled in.
 //! - [`play`]: playing lessons on a seeded modeled run; `check_all` for the CLI and tests.
 //! - `locate`: field paths and positions in RON text (for the problems' lines and columns).
+pub mod embedded;
 pub mod eval;
 pub mod expr;
 pub mod format;
@@ -19,6 +21,7 @@ pub mod play;
 pub mod results;
 mod token;
 
+pub use embedded::{embedded, embedded_names};
 pub use eval::{Check, CheckOutcome};
 pub use expr::ExprError;
 pub use format::{

@@ -175,7 +175,9 @@ impl<'a> Sim<'a> {
     fn take_injections(&mut self) {
         for inj in self.control.take_injections() {
             let id = self.reqs.len() as ReqId;
-            let now = if self.paced() {
+            // On the wall clock "now" is real time; on the measured clock it is the run's own
+            // time, which a viewer sees (it lags real time when steps compute slower).
+            let now = if self.wall() {
                 self.elapsed().max(self.now)
             } else {
                 self.now

@@ -10,7 +10,7 @@ mod scenarios;
 
 pub use fit::{MachineFigures, MachineFit};
 pub use resolve::Resolved;
-pub use run::{load_options, prepare, spawn, BenchOutput, Prepared};
+pub use run::{load_options, prepare, spawn, spawn_edited, BenchOutput, Prepared};
 pub use scenarios::{scenario, scenarios};
 
 use crate::backend::Device;

@@ -222,10 +222,21 @@ pub struct BenchOutput {
 
 /// Prepares and runs every mode of `exp` on a worker thread at the experiment's rate.
 pub fn spawn(exp: Experiment, model: Option<Arc<LoadedModel>>) -> Result<RunHandle<BenchOutput>> {
+    spawn_edited(exp, model, |requests, _| requests)
+}
+
+/// `spawn`, with the drawn workload passed through `edit` first (a lesson or the presenter
+/// adds a long prompt to it); `edit` sees the model's shape.
+pub fn spawn_edited(
+    exp: Experiment,
+    model: Option<Arc<LoadedModel>>,
+    edit: impl FnOnce(Arc<[RequestSpec]>, &ModelSpec) -> Arc<[RequestSpec]> + Send + 'static,
+) -> Result<RunHandle<BenchOutput>> {
     spawn_job("experiment", move |em, ctl| {
         let prepared = prepare(&exp, model, em)?;
         em.emit(None, Event::Prepared(Box::new(prepared.experiment.clone())));
         let requests = prepared.requests(prepared.experiment.workload.rate)?;
+        let requests = edit(requests, &prepared.spec);
         let reports = prepared.run_modes(&requests, "", em, ctl)?;
         Ok(BenchOutput {
             prepared,
