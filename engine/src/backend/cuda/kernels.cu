@@ -78,7 +78,7 @@ extern "C" __global__ void rms_norm_bf16(const float* x, const float* w, bf16* o
 
 // Interleaved-pair rotary embedding (GGUF llama layout) on the first `n_rot_heads` heads of each
 // row of `qkv` (queries then keys), in place. One block per token row.
-// One block per token row: rotates the row's query heads in place (rotary position
+// Blocks (row, part): rotates the row's query heads in place (rotary position
 // embedding, adjacent pairs), rotates its key heads and writes them with its value heads into
 // the paged bf16 cache at the row's slot (layout per layer, as on the CPU:
 // [block][kv_head][slot][head_dim]; `slots[row]` = block * block_size + slot). One launch instead of a rope and a copy kernel: at
@@ -95,7 +95,9 @@ extern "C" __global__ void rope_kv_write(float* qkv, const int* positions, const
     const float* v = r + (n_heads + n_kv_heads) * head_dim;
     // Pairs: query heads, then key heads (rotated), then value heads (copied).
     int n_pairs = (n_heads + 2 * n_kv_heads) * half;
-    for (int t = threadIdx.x; t < n_pairs; t += blockDim.x) {
+    // blockIdx.y spreads one row's pairs over several blocks (a decode step has few rows).
+    for (int t = blockIdx.y * blockDim.x + threadIdx.x; t < n_pairs;
+         t += gridDim.y * blockDim.x) {
         int head = t / half, i = t - head * half;
         if (head >= n_heads + n_kv_heads) {
             int h = head - n_heads - n_kv_heads;

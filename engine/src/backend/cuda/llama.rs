@@ -277,10 +277,11 @@ impl CudaLlama {
                 gpu.linear(h, &lw.wqkv, qkv, n, d, qkv_dim, 0.0)?
             );
             let (kc, vc) = (&mut kv.k[li], &mut kv.v[li]);
+            let pairs = (nh + 2 * nkv) * hd / 2;
             launch!(
                 "rope_kv_write",
-                rows(n),
-                row_threads((nh + 2 * nkv) * hd / 2),
+                (n as u32, pairs.div_ceil(256) as u32, 1),
+                256,
                 &mut *qkv,
                 &positions,
                 &slots,
