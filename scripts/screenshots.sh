@@ -19,3 +19,11 @@ shoot inspector inspector.png 30
 tiny=$(mktemp --suffix=.ron)
 printf '(model: "tiny", synthetic: true, threads: Some(2))\n' > "$tiny"
 shoot interference interference.png 60 "$tiny"
+# Lesson 4 at its last step (a run with a long prompt injected; the step timeline is outlined).
+xvfb-run -a -s "-screen 0 1600x1000x24" "$bin" gui --lesson 4 --lesson-step 4 \
+  --screenshot screenshots/lesson.png --after-secs 60 --size 1600x1000
+echo screenshots/lesson.png
+# Presenter mode: taken 1 s of run time after the injected prompt's first token.
+xvfb-run -a -s "-screen 0 1600x1000x24" "$bin" gui --presenter \
+  --screenshot screenshots/presenter.png --after-secs 150 --size 1600x1000
+echo screenshots/presenter.png

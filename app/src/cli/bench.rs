@@ -6,6 +6,8 @@ use super::report::{print_table, write_csv};
 use super::serve_args::ServeArgs;
 use clap::Args;
 use engine::serve::cluster::RunReport;
+use engine::serve::cost_model::CostModel;
+use engine::serve::experiment::Experiment;
 use serde::Serialize;
 
 #[derive(Args, Debug)]
@@ -14,6 +16,7 @@ pub struct BenchArgs {
     pub serve: ServeArgs,
 }
 
+/// `bench --json`'s schema; the window's Export JSON writes the same.
 #[derive(Serialize)]
 struct BenchJson<'a> {
     model: &'a str,
@@ -23,6 +26,25 @@ struct BenchJson<'a> {
     seed: u64,
     cost_model: Option<&'a engine::serve::cost_model::CostModel>,
     modes: &'a [RunReport],
+}
+
+/// The run as `bench --json` writes it: `experiment` as it ran (machine fit applied).
+pub fn bench_json(
+    model: &str,
+    experiment: &Experiment,
+    cost_model: Option<&CostModel>,
+    num_requests: usize,
+    modes: &[RunReport],
+) -> anyhow::Result<String> {
+    Ok(serde_json::to_string(&BenchJson {
+        model,
+        clock: experiment.clock,
+        request_rate: experiment.workload.rate,
+        num_requests,
+        seed: experiment.workload.seed,
+        cost_model,
+        modes,
+    })?)
 }
 
 pub fn run_bench(a: BenchArgs) -> anyhow::Result<()> {
@@ -42,16 +64,14 @@ pub fn run_bench(a: BenchArgs) -> anyhow::Result<()> {
     print_table(&out.reports);
     s.save(&p.experiment)?;
     if let Some(path) = &s.json {
-        let j = BenchJson {
-            model: &p.model_name,
-            clock: p.experiment.clock,
-            request_rate: p.experiment.workload.rate,
-            num_requests: out.requests.len(),
-            seed: p.experiment.workload.seed,
-            cost_model: p.cost.as_deref(),
-            modes: &out.reports,
-        };
-        write_atomic(path, &serde_json::to_string(&j)?)?;
+        let j = bench_json(
+            &p.model_name,
+            &p.experiment,
+            p.cost.as_deref(),
+            out.requests.len(),
+            &out.reports,
+        )?;
+        write_atomic(path, &j)?;
     }
     if let Some(d) = &s.csv {
         write_csv(d, &out.reports)?;

@@ -1,5 +1,5 @@
 //! Command-line definitions and dispatch.
-mod bench;
+pub(crate) mod bench;
 mod bench_model;
 pub mod flags;
 mod follow;
@@ -8,8 +8,8 @@ mod gpu_check;
 mod interference;
 mod lessons;
 mod models;
-mod output;
-mod report;
+pub(crate) mod output;
+pub(crate) mod report;
 mod serve_args;
 mod sweep;
 mod tokenize;

@@ -1,7 +1,9 @@
 //! The workbench: an experiment being edited, the jobs it started (`Worker`) and what the
 //! window shows. Each frame drains the jobs' events within a small budget, then draws.
+use super::lesson_state::{self, Lessons};
+use super::presenter::{self, Presenter};
 use super::worker::{Status, Worker};
-use super::{compare, curves, experiment_bar, inspector, interference};
+use super::{compare, curves, experiment_bar, inspector, interference, lesson_panel};
 use engine::serve::cluster::Mode;
 use engine::serve::experiment::{scenario, Experiment};
 use std::sync::{Arc, Mutex};
@@ -57,9 +59,16 @@ pub struct Workbench {
     pub hover_lines: bool,
     pub shot: Option<Shot>,
     pub frame_bench: Option<FrameBench>,
+    /// The guided lessons and where the learner is in them.
+    pub lessons: Lessons,
+    /// The chart the current lesson step points at (outlined where it is drawn).
+    pub highlight: Option<engine::lesson::Chart>,
+    /// Presenter mode (big type, one mode on a paced clock, a live token stream).
+    pub presenter: Option<Presenter>,
 }
 
 const STORAGE_KEY: &str = "experiment";
+const LESSONS_KEY: &str = "lesson_progress";
 
 /// The first-launch experiment: the CPU chat scenario on synthetic weights (no download), its
 /// rate and SLOs fitted to this machine.
@@ -81,6 +90,16 @@ impl Workbench {
             hover_lines: true,
             shot: None,
             frame_bench: None,
+            lessons: Lessons::default(),
+            highlight: None,
+            presenter: None,
+        }
+    }
+
+    /// Restores the learner's lesson progress (eframe persistence).
+    pub fn restore_lessons(&mut self, storage: Option<&dyn eframe::Storage>) {
+        if let Some(t) = storage.and_then(|s| s.get_string(LESSONS_KEY)) {
+            self.lessons.restore_progress(&t);
         }
     }
 
@@ -149,12 +168,33 @@ impl Workbench {
             if let Some(line) = s.log.last() {
                 ui.weak(line);
             }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui
+                    .button("Presenter")
+                    .on_hover_text("Presenter mode: big type, one mode at a time on a clock paced to real time, a live token stream and a button that injects a long prompt (Esc leaves).")
+                    .clicked()
+                {
+                    self.presenter = Some(Presenter::new(&self.experiment));
+                }
+                let lessons = ui
+                    .selectable_label(self.lessons.open, "Lessons")
+                    .on_hover_text("Guided lessons: each step sets up the workbench, runs it here and checks what your own run shows.");
+                if lessons.clicked() {
+                    self.lessons.open = !self.lessons.open;
+                }
+            });
         });
     }
 
     /// One frame: drain events, draw, and drive a pending screenshot.
     pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
+        if self.presenter.is_some() {
+            presenter::presenter_ui(ui, self);
+            self.drive_shot(ui.ctx());
+            return;
+        }
         self.worker.drain(Duration::from_millis(8));
+        lesson_state::poll(self);
         // A machine-fitted experiment runs with absolute values: show and use those.
         if let Some(e) = self.worker.store.prepared.take() {
             self.experiment = e;
@@ -163,6 +203,12 @@ impl Workbench {
             experiment_bar::experiment_bar_ui(ui, self);
             self.status_ui(ui);
         });
+        if self.lessons.open {
+            egui::Panel::left("lessons")
+                .resizable(true)
+                .default_size(420.0)
+                .show(ui, |ui| lesson_panel::lesson_panel(ui, self));
+        }
         egui::CentralPanel::default().show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| match self.view {
                 View::Compare => compare::compare_ui(ui, self),
@@ -171,7 +217,7 @@ impl Workbench {
                 View::Inspector => inspector::inspector_ui(ui, self),
             });
         });
-        if self.worker.is_busy() {
+        if self.worker.is_busy() || self.lessons.waiting.is_some() {
             ui.ctx().request_repaint_after(Duration::from_millis(33));
         }
         self.drive_shot(ui.ctx());
@@ -221,7 +267,14 @@ impl Workbench {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             return;
         }
-        let idle = self.worker.status == Status::Done && !self.worker.is_busy();
+        let idle = match &self.presenter {
+            Some(p) => p.ready_for_shot(),
+            None => {
+                self.worker.status == Status::Done
+                    && !self.worker.is_busy()
+                    && self.lessons.waiting.is_none()
+            }
+        };
         if !shot.requested && (shot.started.elapsed() >= shot.after || idle) {
             shot.requested = true;
             let (path, result) = (shot.path.clone(), shot.result.clone());
@@ -245,5 +298,6 @@ impl eframe::App for Workbench {
         if let Ok(t) = self.experiment.to_ron() {
             storage.set_string(STORAGE_KEY, t);
         }
+        storage.set_string(LESSONS_KEY, self.lessons.progress_ron());
     }
 }

@@ -29,18 +29,30 @@ pub fn compare_ui(ui: &mut Ui, w: &mut Workbench) {
     let (max_ttft, max_tpot) = shared_max(&w.worker.store.modes);
     let end_s = w.worker.store.end_s().max(1e-3);
     let n = w.worker.store.modes.len().max(1);
+    super::export::export_bar_ui(ui, w);
     let mut clicked = None;
+    let mut charts = Vec::new();
+    let hl = w.highlight;
     ui.columns(n, |cols| {
         for (col, d) in cols.iter_mut().zip(w.worker.store.modes.iter_mut()) {
             col.heading(d.mode.name());
-            counters_ui(col, d, slo);
-            if let Some(id) = scatter_ui(col, d, slo, (max_ttft, max_tpot), w.hover_lines) {
+            super::highlight::marked(col, hl, engine::lesson::Chart::Counters, |ui| {
+                counters_ui(ui, d, slo)
+            });
+            let (id, rect) = scatter_ui(col, d, slo, (max_ttft, max_tpot), w.hover_lines);
+            if let Some(id) = id {
                 clicked = Some((d.mode, id));
             }
-            timeline_ui(col, d, end_s);
-            kv_ui(col, d, end_s);
+            let name = d.mode.name();
+            charts.push((format!("TTFT vs TPOT, {name}"), rect));
+            charts.push((format!("step timeline, {name}"), timeline_ui(col, d, end_s)));
+            charts.push((format!("KV blocks, {name}"), kv_ui(col, d, end_s)));
         }
     });
+    for (name, rect) in charts {
+        super::highlight::mark_named(ui, hl, &name, rect);
+        w.worker.exports.note(name, rect);
+    }
     if clicked.is_some() {
         w.selected = clicked;
     }
@@ -67,8 +79,14 @@ fn counters_ui(ui: &mut Ui, d: &mut ModeData, slo: Slo) {
     });
 }
 
-/// Returns the id of a request clicked in the plot.
-fn scatter_ui(ui: &mut Ui, d: &ModeData, slo: Slo, max: (f64, f64), hover: bool) -> Option<u64> {
+/// Returns the id of a request clicked in the plot, and the plot's rect.
+fn scatter_ui(
+    ui: &mut Ui,
+    d: &ModeData,
+    slo: Slo,
+    max: (f64, f64),
+    hover: bool,
+) -> (Option<u64>, egui::Rect) {
     let (mut met, mut missed) = (Vec::new(), Vec::new());
     for r in &d.requests {
         let p = [r.ttft_ms, r.tpot_ms];
@@ -103,11 +121,21 @@ fn scatter_ui(ui: &mut Ui, d: &ModeData, slo: Slo, max: (f64, f64), hover: bool)
             p.vline(VLine::new("TTFT SLO", slo.ttft_ms).color(Color32::GRAY));
         });
     let r = resp.response.clone().on_hover_text("Each point is a request: green met both SLOs (inside the box), red missed. Click one to inspect it.");
-    if !r.clicked() {
-        return None;
-    }
-    let pos = r.interact_pointer_pos()?;
-    let c = resp.transform.value_from_position(pos);
+    let pos = r.interact_pointer_pos().filter(|_| r.clicked());
+    (
+        pos.and_then(|pos| nearest(d, &resp.transform, pos, max)),
+        r.rect,
+    )
+}
+
+/// The request whose point lies nearest `pos` (distances scaled to the axes).
+fn nearest(
+    d: &ModeData,
+    transform: &egui_plot::PlotTransform,
+    pos: egui::Pos2,
+    max: (f64, f64),
+) -> Option<u64> {
+    let c = transform.value_from_position(pos);
     let (sx, sy) = (max.0.max(1e-9), max.1.max(1e-9));
     d.requests
         .iter()
@@ -122,7 +150,7 @@ fn scatter_ui(ui: &mut Ui, d: &ModeData, slo: Slo, max: (f64, f64), hover: bool)
 /// One lane per logical GPU; in each pixel column the most tokens any step there carried
 /// (orange: prefill on top of the decodes) and the most decode tokens (blue). KV transfers are
 /// lines between lanes.
-fn timeline_ui(ui: &mut Ui, d: &ModeData, end_s: f64) {
+fn timeline_ui(ui: &mut Ui, d: &ModeData, end_s: f64) -> egui::Rect {
     let buckets = (ui.available_width() as usize).clamp(50, 800);
     let lanes = d.gpus.max(1);
     let peak = d
@@ -184,10 +212,11 @@ fn timeline_ui(ui: &mut Ui, d: &ModeData, end_s: f64) {
             }
         })
         .response
-        .on_hover_text("The step timeline: one lane per logical GPU. Bar height: tokens in the step (blue decode, orange prefill). A tall orange bar over blue is a prefill stalling the decodes that share its step: interference. Grey lines: KV transfers between instances.");
+        .on_hover_text("The step timeline: one lane per logical GPU. Bar height: tokens in the step (blue decode, orange prefill). A tall orange bar over blue is a prefill stalling the decodes that share its step: interference. Grey lines: KV transfers between instances.")
+        .rect
 }
 
-fn kv_ui(ui: &mut Ui, d: &ModeData, end_s: f64) {
+fn kv_ui(ui: &mut Ui, d: &ModeData, end_s: f64) -> egui::Rect {
     let buckets = (ui.available_width() as usize / 2).clamp(50, 400);
     Plot::new(("kv", d.mode.name()))
         .height(90.0)
@@ -208,5 +237,6 @@ fn kv_ui(ui: &mut Ui, d: &ModeData, end_s: f64) {
             p.points(Points::new("preempted", pre).color(MISSED).radius(4.0));
         })
         .response
-        .on_hover_text("KV-cache blocks in use per instance over time; red marks are preemptions (a request evicted and recomputed when blocks ran out).");
+        .on_hover_text("KV-cache blocks in use per instance over time; red marks are preemptions (a request evicted and recomputed when blocks ran out).")
+        .rect
 }

@@ -20,26 +20,34 @@ fn cdf(mut v: Vec<f64>) -> Vec<[f64; 2]> {
 }
 
 pub fn curves_ui(ui: &mut Ui, w: &mut Workbench) {
+    super::export::export_bar_ui(ui, w);
     let modes = &w.worker.store.modes;
+    let mut rects = Vec::new();
     ui.columns(2, |c| {
-        Plot::new("ttft_cdf").height(200.0).legend(Legend::default()).x_axis_label("TTFT (ms)").y_axis_label("share of requests").show(&mut c[0], |p| {
+        let r = Plot::new("ttft_cdf").height(200.0).legend(Legend::default()).x_axis_label("TTFT (ms)").y_axis_label("share of requests").show(&mut c[0], |p| {
             for d in modes {
                 p.line(Line::new(d.mode.name(), cdf(d.requests.iter().map(|r| r.ttft_ms).collect())));
             }
         }).response.on_hover_text("Cumulative distribution of TTFT: how many requests got their first token within x ms.");
-        Plot::new("tpot_cdf").height(200.0).legend(Legend::default()).x_axis_label("TPOT (ms)").y_axis_label("share of requests").show(&mut c[1], |p| {
+        rects.push(("TTFT CDF", r.rect));
+        let r = Plot::new("tpot_cdf").height(200.0).legend(Legend::default()).x_axis_label("TPOT (ms)").y_axis_label("share of requests").show(&mut c[1], |p| {
             for d in modes {
                 let v = d.requests.iter().filter(|r| r.output_tokens > 1).map(|r| r.tpot_ms).collect();
                 p.line(Line::new(d.mode.name(), cdf(v)));
             }
         }).response.on_hover_text("Cumulative distribution of TPOT (requests with more than one output token).");
+        rects.push(("TPOT CDF", r.rect));
     });
-    breakdown_ui(ui, w);
+    rects.push(("latency breakdown", breakdown_ui(ui, w)));
+    for (name, rect) in rects {
+        super::highlight::mark_named(ui, w.highlight, name, rect);
+        w.worker.exports.note(name, rect);
+    }
     sweep_ui(ui, w);
 }
 
 /// Mean latency per stage, stacked, one bar per mode (DistServe's breakdown).
-fn breakdown_ui(ui: &mut Ui, w: &Workbench) {
+fn breakdown_ui(ui: &mut Ui, w: &Workbench) -> egui::Rect {
     let names = [
         "prefill queue",
         "prefill",
@@ -72,7 +80,7 @@ fn breakdown_ui(ui: &mut Ui, w: &Workbench) {
         for (bars, name) in charts.into_iter().zip(names) {
             p.bar_chart(BarChart::new(name, bars));
         }
-    }).response.on_hover_text("Where a request's time goes, on average: prefill queue, prefill execution, KV transfer, decode queue, decode execution (they sum to the end-to-end latency).");
+    }).response.on_hover_text("Where a request's time goes, on average: prefill queue, prefill execution, KV transfer, decode queue, decode execution (they sum to the end-to-end latency).").rect
 }
 
 fn sweep_ui(ui: &mut Ui, w: &mut Workbench) {
@@ -84,7 +92,7 @@ fn sweep_ui(ui: &mut Ui, w: &mut Workbench) {
         if running {
             let (done, total) = w.worker.sweep.progress;
             ui.add(egui::ProgressBar::new(done as f32 / total.max(1) as f32).text(format!("sweep {done}/{total}")).desired_width(200.0));
-            if ui.button("Cancel sweep").clicked() {
+            if ui.button("Cancel sweep").on_hover_text("Stop the running sweep.").clicked() {
                 if let Some(h) = &w.worker.sweep.handle {
                     h.cancel();
                 }
@@ -97,8 +105,9 @@ fn sweep_ui(ui: &mut Ui, w: &mut Workbench) {
     let Some(r) = &w.worker.sweep.report else {
         return;
     };
+    let mut rects = Vec::new();
     ui.columns(3, |c| {
-        Plot::new("attain_rate")
+        let resp = Plot::new("attain_rate")
             .height(180.0)
             .legend(Legend::default())
             .x_axis_label("request rate (req/s)")
@@ -115,7 +124,8 @@ fn sweep_ui(ui: &mut Ui, w: &mut Workbench) {
                 }
                 p.hline(HLine::new("90 %", TARGET));
             });
-        Plot::new("goodput_rate")
+        rects.push(("attainment vs rate", resp.response.rect));
+        let resp = Plot::new("goodput_rate")
             .height(180.0)
             .legend(Legend::default())
             .x_axis_label("request rate (req/s)")
@@ -131,7 +141,8 @@ fn sweep_ui(ui: &mut Ui, w: &mut Workbench) {
                     ));
                 }
             });
-        Plot::new("slo_scale")
+        rects.push(("goodput vs rate", resp.response.rect));
+        let resp = Plot::new("slo_scale")
             .height(180.0)
             .legend(Legend::default())
             .x_axis_label("SLO scale")
@@ -147,13 +158,21 @@ fn sweep_ui(ui: &mut Ui, w: &mut Workbench) {
                     ));
                 }
             });
+        rects.push(("SLO scale", resp.response.rect));
     });
-    ui.horizontal(|ui| {
+    let hl = w.highlight;
+    super::highlight::marked(ui, hl, engine::lesson::Chart::PerGpu, |ui| {
+        ui.horizontal(|ui| {
         ui.label("Per-GPU goodput at 90 % attainment:").on_hover_text("DistServe's measure: the highest rate per GPU at which at least 90 % of requests meet both SLOs.");
         for m in &r.modes {
             let v = m.per_gpu_goodput_rps.map_or("below the lowest rate".into(), |v| format!("{v:.3} req/s"));
             ui.label(format!("{}: {v}", m.mode.name()));
         }
         ui.label(format!("(SLO-scale curve from {})", r.slo_scale_source));
+    })
     });
+    for (name, rect) in rects {
+        super::highlight::mark_named(ui, hl, name, rect);
+        w.worker.exports.note(name, rect);
+    }
 }

@@ -1,11 +1,16 @@
 //! The experiment bar: every control edits the `Experiment` (the type the CLI and lessons
 //! use). Each control has a label (AccessKit finds it, tests find it) and a hover text.
+pub mod devices;
+pub mod labelled;
+pub mod weights;
+
 use super::app::Workbench;
 use super::worker::Status;
-use egui::{ComboBox, DragValue, Slider, Ui};
+use egui::{DragValue, Slider, Ui};
 use engine::model::cards::card_names;
 use engine::serve::cluster::{ClockKind, Mode};
 use engine::serve::experiment::{scenarios, Experiment};
+use labelled::combo;
 
 /// A labelled number field; the label names it for screen readers and tests.
 pub fn number<N: egui::emath::Numeric>(
@@ -27,7 +32,8 @@ pub fn experiment_bar_ui(ui: &mut Ui, w: &mut Workbench) {
         run_buttons_ui(ui, w);
         ui.separator();
         scenario_menu_ui(ui, w);
-        model_ui(ui, &mut w.experiment);
+        model_ui(ui, w);
+        devices::device_ui(ui, &mut w.experiment.device);
         clock_ui(ui, &mut w.experiment);
     });
     ui.horizontal_wrapped(|ui| {
@@ -57,15 +63,12 @@ pub fn experiment_bar_ui(ui: &mut Ui, w: &mut Workbench) {
         ui.separator();
         number(ui, "Token budget", &mut e.sched.token_budget, 16..=16_384, "Chunked prefill: tokens per step; decodes go first and prompt chunks fill the rest (Sarathi-Serve, vLLM v1).");
         number(ui, "Partial prefills", &mut e.sched.max_partial_prefills, 1..=16, "Chunked: prompts being prefilled at once.");
-        ComboBox::from_label("KV link")
-            .selected_text(e.link.clone())
-            .show_ui(ui, |ui| {
-                for l in ["nvlink", "pcie", "ib"] {
-                    ui.selectable_value(&mut e.link, l.to_string(), l);
-                }
-            })
-            .response
-            .on_hover_text("The link a KV cache crosses from a prefill to a decode instance: time = latency + bytes ÷ bandwidth.");
+        let link = e.link.clone();
+        combo(ui, "KV link", &link, "Disaggregated: the link a KV cache crosses from a prefill to a decode instance; time = latency + bytes ÷ bandwidth.", |ui| {
+            for l in ["nvlink", "pcie", "ib"] {
+                ui.selectable_value(&mut e.link, l.to_string(), l);
+            }
+        });
     });
     file_ui(ui, w);
 }
@@ -88,7 +91,12 @@ fn run_buttons_ui(ui: &mut Ui, w: &mut Workbench) {
     {
         w.worker.pause();
     }
-    if paused && ui.button("Resume").clicked() {
+    if paused
+        && ui
+            .button("Resume")
+            .on_hover_text("Continue the paused run.")
+            .clicked()
+    {
         w.worker.resume();
     }
     if ui
@@ -102,54 +110,58 @@ fn run_buttons_ui(ui: &mut Ui, w: &mut Workbench) {
 
 fn scenario_menu_ui(ui: &mut Ui, w: &mut Workbench) {
     let all = scenarios().unwrap_or_default();
-    ComboBox::from_label("Scenario")
-        .selected_text(w.experiment.name.clone())
-        .show_ui(ui, |ui| {
+    let current = w.experiment.name.clone();
+    let mut picked = None;
+    combo(
+        ui,
+        "Scenario",
+        &current,
+        "A named experiment (as `goodput-lab scenarios` lists): picking one replaces every setting.",
+        |ui| {
             for s in all {
                 let name = s.name.clone();
                 if ui
-                    .selectable_label(w.experiment.name == name, &name)
+                    .selectable_label(current == name, &name)
                     .on_hover_text(&s.about)
                     .clicked()
                 {
-                    w.experiment = s;
+                    picked = Some(s);
                 }
             }
-        });
+        },
+    );
+    if let Some(s) = picked {
+        w.experiment = s;
+    }
 }
 
-fn model_ui(ui: &mut Ui, e: &mut Experiment) {
-    ComboBox::from_label("Model")
-        .selected_text(e.model.clone())
-        .show_ui(ui, |ui| {
-            for c in card_names() {
-                ui.selectable_value(&mut e.model, c.clone(), c);
-            }
-        })
-        .response
-        .on_hover_text("A model card; real weights when fetched (goodput-lab models fetch), else seeded random weights of the same shape.");
+fn model_ui(ui: &mut Ui, w: &mut Workbench) {
+    let e = &mut w.experiment;
+    let model = e.model.clone();
+    combo(ui, "Model", &model, "A model card; real weights when fetched (the Fetch weights button, or goodput-lab models fetch), else seeded random weights of the same shape.", |ui| {
+        for c in card_names() {
+            ui.selectable_value(&mut e.model, c.clone(), c);
+        }
+    });
     ui.checkbox(&mut e.synthetic, "Synthetic weights")
         .on_hover_text("Seeded random weights of the card's exact shape: same compute and memory traffic, no download, nonsense text.");
+    weights::weights_ui(ui, w);
 }
 
 fn clock_ui(ui: &mut Ui, e: &mut Experiment) {
-    ComboBox::from_label("Clock")
-        .selected_text(format!("{:?}", e.clock).to_lowercase())
-        .show_ui(ui, |ui| {
-            ui.selectable_value(&mut e.clock, ClockKind::Measured, "measured");
-            ui.selectable_value(&mut e.clock, ClockKind::Wall, "wall");
-            ui.selectable_value(&mut e.clock, ClockKind::Modeled, "modeled");
-        })
-        .response
-        .on_hover_text("measured: steps really run and their times advance each logical GPU's clock; wall: real time, one mode; modeled: a cost model predicts each step.");
+    let clock = format!("{:?}", e.clock).to_lowercase();
+    combo(ui, "Clock", &clock, "measured: steps really run and their times advance each logical GPU's clock; wall: real time, one mode; modeled: a cost model predicts each step.", |ui| {
+        ui.selectable_value(&mut e.clock, ClockKind::Measured, "measured");
+        ui.selectable_value(&mut e.clock, ClockKind::Wall, "wall");
+        ui.selectable_value(&mut e.clock, ClockKind::Modeled, "modeled");
+    });
     if e.clock == ClockKind::Modeled {
-        ComboBox::from_label("Hardware")
-            .selected_text(e.hardware.clone())
-            .show_ui(ui, |ui| {
-                for h in ["cpu", "a100", "h100"] {
-                    ui.selectable_value(&mut e.hardware, h.to_string(), h);
-                }
-            });
+        let hw = e.hardware.clone();
+        combo(ui, "Hardware", &hw, "Modeled clock: the hardware profile whose peak FLOPs and memory bandwidth the roofline cost model uses.", |ui| {
+            for h in ["cpu", "a100", "h100"] {
+                ui.selectable_value(&mut e.hardware, h.to_string(), h);
+            }
+        });
     }
     if e.clock == ClockKind::Wall && e.modes.len() > 1 {
         e.modes.truncate(1);
@@ -164,13 +176,13 @@ fn file_ui(ui: &mut Ui, w: &mut Workbench) {
         let l = ui.label("Experiment file");
         ui.text_edit_singleline(&mut w.file).labelled_by(l.id)
             .on_hover_text("A RON experiment, as `goodput-lab bench --save-experiment` writes; the CLI runs the same file with --experiment.");
-        if ui.button("Load").clicked() {
+        if ui.button("Load").on_hover_text("Replace every setting with the experiment file's.").clicked() {
             match Experiment::load(std::path::Path::new(&w.file)) {
                 Ok(e) => w.experiment = e,
                 Err(e) => w.error = Some(e.to_string()),
             }
         }
-        if ui.button("Save").clicked() {
+        if ui.button("Save").on_hover_text("Write the settings to the experiment file (RON).").clicked() {
             let r = w.experiment.to_ron().map_err(|e| e.to_string()).and_then(|t| std::fs::write(&w.file, t).map_err(|e| format!("{}: {e}", w.file)));
             if let Err(e) = r {
                 w.error = Some(e);

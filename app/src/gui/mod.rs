@@ -6,8 +6,14 @@ pub mod curves;
 pub mod downsample;
 pub mod experiment_bar;
 pub mod export;
+pub mod highlight;
 pub mod inspector;
 pub mod interference;
+pub mod lesson_panel;
+pub mod lesson_state;
+pub mod presenter;
+pub mod presenter_charts;
+pub mod presenter_stream;
 pub mod store;
 pub mod worker;
 
@@ -39,6 +45,15 @@ pub struct GuiArgs {
     /// Window size in points, WxH.
     #[arg(long, default_value = "1600x1000")]
     pub size: String,
+    /// Open at lesson N (1-based), at the step last reached (see `--lesson-step`).
+    #[arg(long)]
+    pub lesson: Option<usize>,
+    /// With --lesson: open at this step (1-based) instead of the one last reached.
+    #[arg(long, requires = "lesson")]
+    pub lesson_step: Option<usize>,
+    /// Open in presenter mode (big type, live token stream, inject a long prompt).
+    #[arg(long)]
+    pub presenter: bool,
 }
 
 impl GuiArgs {
@@ -98,6 +113,13 @@ pub fn run(a: GuiArgs) -> anyhow::Result<()> {
         glow_options: egui_glow_config(),
         ..Default::default()
     };
+    if let Some(n) = a.lesson {
+        let count = engine::lesson::embedded_names().len();
+        if n == 0 || n > count {
+            anyhow::bail!("--lesson {n}: there are lessons 1 to {count}");
+        }
+    }
+    let (lesson, lesson_step, presenter) = (a.lesson, a.lesson_step, a.presenter);
     let screenshot = a.screenshot.clone();
     let bench_frames = a.bench_frames;
     let after = Duration::from_secs_f64(a.after_secs.max(0.0));
@@ -109,7 +131,16 @@ pub fn run(a: GuiArgs) -> anyhow::Result<()> {
         Box::new(move |cc| {
             let exp = given.unwrap_or_else(|| Workbench::restore(cc.storage));
             let mut wb = Workbench::new(exp);
+            wb.restore_lessons(cc.storage);
             wb.view = view;
+            if presenter {
+                let mut p = presenter::Presenter::new(&wb.experiment);
+                if screenshot.is_some() {
+                    // The screenshot shows a stall: inject once the streams are going.
+                    p.auto_inject = Some(Duration::from_secs(6));
+                }
+                wb.presenter = Some(p);
+            }
             if let Some(frames) = bench_frames {
                 wb.hover_lines = false;
                 wb.frame_bench = Some(app::FrameBench {
@@ -127,7 +158,10 @@ pub fn run(a: GuiArgs) -> anyhow::Result<()> {
                     requested: false,
                     result: shot_result,
                 });
-                if view == View::Interference {
+                if let Some(n) = lesson {
+                    lesson_state::open(&mut wb, n - 1, lesson_step.map(|s| s.saturating_sub(1)));
+                } else if wb.presenter.is_some() {
+                } else if view == View::Interference {
                     wb.start_interference();
                 } else {
                     wb.start();
@@ -135,7 +169,9 @@ pub fn run(a: GuiArgs) -> anyhow::Result<()> {
                         wb.start_sweep();
                     }
                 }
-            } else {
+            } else if let Some(n) = lesson {
+                lesson_state::open(&mut wb, n - 1, lesson_step.map(|s| s.saturating_sub(1)));
+            } else if wb.presenter.is_none() {
                 wb.start();
             }
             Ok(Box::new(wb))

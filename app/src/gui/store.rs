@@ -4,6 +4,8 @@
 use engine::serve::cluster::{Mode, RunReport};
 use engine::serve::events::{Event, RunEvent, StepRecord};
 use engine::serve::metrics::{summarize, RequestRecord, Slo, Summary};
+use engine::serve::request::ReqId;
+use std::collections::HashMap;
 
 /// One KV hand-off between instances (disaggregated mode).
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +30,8 @@ pub struct ModeData {
     pub tokens: usize,
     /// The engine's own summary once the mode's run ended.
     pub report: Option<RunReport>,
+    /// Generated token ids per request, when the store keeps them (`Store::keep_output_ids`).
+    pub output_ids: HashMap<ReqId, Vec<u32>>,
     summary: Option<(usize, Slo, Summary)>,
 }
 
@@ -43,6 +47,7 @@ impl ModeData {
             arrived: 0,
             tokens: 0,
             report: None,
+            output_ids: HashMap::new(),
             summary: None,
         }
     }
@@ -71,6 +76,10 @@ pub struct Store {
     pub events: u64,
     /// The experiment as the engine prepared it (machine fit applied), until the window takes it.
     pub prepared: Option<engine::serve::experiment::Experiment>,
+    /// Keep each request's generated token ids for the inspector: only when a model computes
+    /// them (measured and wall clocks, slow enough that their runs stay small). The modeled
+    /// clock emits placeholder ids and may run 30 000 requests: nothing is kept there.
+    pub keep_output_ids: bool,
 }
 
 impl Store {
@@ -96,13 +105,28 @@ impl Store {
             self.prepared = Some(*e);
             return;
         }
+        let keep_ids = self.keep_output_ids;
         let Some(d) = ev.mode.and_then(|m| self.mode_mut(m)) else {
             return;
         };
         match ev.event {
             Event::Arrived { .. } => d.arrived += 1,
             Event::StepDone(s) => d.steps.push(s),
-            Event::Token { .. } => d.tokens += 1,
+            Event::Token {
+                req, index, token, ..
+            } => {
+                d.tokens += 1;
+                if keep_ids {
+                    let ids = d.output_ids.entry(req).or_default();
+                    // Indexes are unique per request (a preempted request keeps its tokens).
+                    if index < ids.len() {
+                        ids[index] = token;
+                    } else {
+                        ids.resize(index, 0);
+                        ids.push(token);
+                    }
+                }
+            }
             Event::KvTransferred {
                 req,
                 from,

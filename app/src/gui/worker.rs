@@ -1,12 +1,18 @@
 //! The engine jobs the window started, each behind its `RunHandle`. Every frame the UI drains
 //! their events within a time budget into the store; nothing here blocks on the engine.
 //! Starting a run cancels the previous one, which finishes on its own thread.
+pub mod run_info;
+
+use super::experiment_bar::weights::Weights;
+use super::export::Exports;
 use super::store::Store;
 use engine::measure::interference::{InterferenceConfig, InterferenceRow};
+use engine::serve::cluster::ClockKind;
 use engine::serve::events::Event;
 use engine::serve::experiment::{load_options, BenchOutput, Experiment, Prepared};
 use engine::serve::handle::{spawn_job, RunHandle};
 use engine::serve::sweep::{spawn_sweep, SweepReport};
+use run_info::RunInfo;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,6 +50,11 @@ pub struct Worker {
     retiring: Vec<RunHandle<BenchOutput>>,
     pub sweep: Sweep,
     pub interference: Interference,
+    /// What the exports and the inspector need of the finished run.
+    pub info: Option<RunInfo>,
+    /// Fetching a card's real weights.
+    pub weights: Weights,
+    pub exports: Exports,
 }
 
 impl Default for Worker {
@@ -56,6 +67,9 @@ impl Default for Worker {
             retiring: Vec::new(),
             sweep: Sweep::default(),
             interference: Interference::default(),
+            info: None,
+            weights: Weights::default(),
+            exports: Exports::default(),
         }
     }
 }
@@ -63,10 +77,25 @@ impl Default for Worker {
 impl Worker {
     /// Starts every mode of `exp`; the old run is cancelled and left to end on its thread.
     pub fn start(&mut self, exp: &Experiment) {
+        self.start_edited(exp, None);
+    }
+
+    /// `start`, with one prompt of `long_prompt` tokens added to the workload (arriving with
+    /// its middle request): the lessons' and the presenter's "inject a long prompt".
+    pub fn start_edited(&mut self, exp: &Experiment, long_prompt: Option<usize>) {
         self.cancel();
-        self.store = Store::new(&exp.modes, exp.gpus, exp.workload.num_requests);
+        let extra = usize::from(long_prompt.is_some());
+        self.store = Store::new(&exp.modes, exp.gpus, exp.workload.num_requests + extra);
+        self.store.keep_output_ids = exp.clock != ClockKind::Modeled;
         self.ran = None;
-        match engine::serve::experiment::spawn(exp.clone(), None) {
+        self.info = None;
+        let job = engine::serve::experiment::spawn_edited(exp.clone(), None, move |r, spec| {
+            match long_prompt {
+                Some(t) => engine::lesson::with_long_prompt(&r, t, spec.vocab_size),
+                None => r,
+            }
+        });
+        match job {
             Ok(h) => {
                 self.run = Some(h);
                 self.status = Status::Running;
@@ -93,6 +122,7 @@ impl Worker {
     pub fn reset(&mut self) {
         self.cancel();
         self.store = Store::default();
+        self.info = None;
         self.status = Status::Idle;
     }
 
@@ -122,7 +152,19 @@ impl Worker {
         }
         self.interference = Interference::default();
         let opts = load_options(exp);
+        let exp = exp.clone();
         let job = spawn_job("interference", move |em, ctl| {
+            // The modeled clock computes nothing: its table comes from the cost model that
+            // times its runs (prepared without weights, calibrated if the experiment says so).
+            if exp.clock == ClockKind::Modeled {
+                let p = engine::serve::experiment::prepare(&exp, None, em)?;
+                let cost = p.cost.ok_or_else(|| {
+                    engine::EngineError::Internal(
+                        "a modeled experiment without a cost model".into(),
+                    )
+                })?;
+                return engine::measure::interference::modeled(&cost, &cfg);
+            }
             let m = Arc::new(engine::loader::load(&opts)?);
             engine::measure::interference::measure(&m.model, &cfg, em, ctl)
         });
@@ -133,7 +175,10 @@ impl Worker {
     }
 
     pub fn is_busy(&self) -> bool {
-        self.run.is_some() || self.sweep.handle.is_some() || self.interference.handle.is_some()
+        self.run.is_some()
+            || self.sweep.handle.is_some()
+            || self.interference.handle.is_some()
+            || self.weights.job.is_some()
     }
 
     /// Moves pending events into the store for at most `budget`, and collects finished jobs.
@@ -148,6 +193,7 @@ impl Worker {
                 if let Some(h) = self.run.take() {
                     match h.join() {
                         Ok(out) => {
+                            self.info = Some(RunInfo::new(&out));
                             self.store.finish(out.reports);
                             self.ran = Some(out.prepared.experiment);
                             self.status = Status::Done;
