@@ -23,7 +23,7 @@ shoot interference interference.png 60 "$tiny"
 xvfb-run -a -s "-screen 0 1600x1000x24" "$bin" gui --lesson 4 --lesson-step 4 \
   --screenshot screenshots/lesson.png --after-secs 60 --size 1600x1000
 echo screenshots/lesson.png
-# Presenter mode: taken 1 s of run time after the injected prompt's first token.
+# Presenter mode: taken 0.5 s of run time after the injected prompt's first token.
 xvfb-run -a -s "-screen 0 1600x1000x24" "$bin" gui --presenter \
   --screenshot screenshots/presenter.png --after-secs 150 --size 1600x1000
 echo screenshots/presenter.png

@@ -160,12 +160,13 @@ impl Presenter {
         }
     }
 
-    /// A screenshot shows the stall: taken once the run's own time is 1 s past the injected
-    /// prompt's first token (its prefill step has ended, so the gap it caused is in the data).
+    /// A screenshot shows the stall: taken once the run's own time is 0.5 s past the injected
+    /// prompt's first token (its prefill step has ended, so the gap it caused is in the data and
+    /// still inside the gauge's window).
     pub fn ready_for_shot(&self) -> bool {
         self.streams
             .injected_first_token()
-            .is_some_and(|t| self.streams.latest_t() > t + 1.0)
+            .is_some_and(|t| self.streams.latest_t() > t + 0.5)
     }
 
     fn drain(&mut self) {

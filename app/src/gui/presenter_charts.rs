@@ -8,9 +8,9 @@ pub const BIG: f32 = 26.0;
 pub const GOOD: Color32 = Color32::from_rgb(90, 220, 120);
 pub const BAD: Color32 = Color32::from_rgb(255, 90, 80);
 
-/// The TPOT of the last seconds against the SLO, large.
+/// The worst stream's TPOT of the last seconds against the SLO, large.
 pub fn gauge_ui(ui: &mut Ui, s: &Streams) {
-    let recent = s.recent_itl_ms();
+    let recent = s.recent_tpot_ms();
     let slo = s.slo_tpot_ms();
     let (text, color) = match (recent, slo) {
         (Some(v), Some(slo)) => (format!("{v:.0} ms"), if v <= slo { GOOD } else { BAD }),
@@ -18,7 +18,7 @@ pub fn gauge_ui(ui: &mut Ui, s: &Streams) {
         _ => ("-".into(), Color32::GRAY),
     };
     ui.label(
-        RichText::new(format!("TPOT, last {WINDOW_S:.0} s"))
+        RichText::new(format!("TPOT of the worst stream, last {WINDOW_S:.0} s"))
             .size(BIG * 0.7)
             .color(Color32::LIGHT_GRAY),
     );

@@ -28,8 +28,8 @@ pub struct Stream {
 pub struct Streams {
     tokenizer: Option<Arc<Tokenizer>>,
     pub streams: BTreeMap<u64, Stream>,
-    /// (run time of the token, gap since the stream's previous token in ms).
-    pub gaps: Vec<(f64, f64)>,
+    /// (run time of the token, gap since the stream's previous token in ms, stream).
+    pub gaps: Vec<(f64, f64, u64)>,
     /// Run times at which long prompts arrived.
     pub injections: Vec<f64>,
     latest_t: f64,
@@ -91,7 +91,7 @@ impl Streams {
                 let piece = printable(&piece);
                 let s = self.streams.entry(*req).or_default();
                 if let Some(prev) = s.last_t {
-                    self.gaps.push((*t_s, (t_s - prev) * 1e3));
+                    self.gaps.push((*t_s, (t_s - prev) * 1e3, *req));
                 }
                 s.last_t = Some(*t_s);
                 s.first_t.get_or_insert(*t_s);
@@ -135,17 +135,20 @@ impl Streams {
         self.latest_t
     }
 
-    /// Mean gap between tokens over the last `WINDOW_S` of run time.
-    pub fn recent_itl_ms(&self) -> Option<f64> {
+    /// The worst stream's TPOT over the last `WINDOW_S` of run time: per stream, the mean gap
+    /// between its tokens there, so a stream stalled behind a long prefill shows its stall
+    /// (an average over every stream would dilute one stalled GPU into the others).
+    pub fn recent_tpot_ms(&self) -> Option<f64> {
         let from = self.latest_t - WINDOW_S;
-        let recent: Vec<f64> = self
-            .gaps
-            .iter()
-            .rev()
-            .take_while(|g| g.0 >= from)
-            .map(|g| g.1)
-            .collect();
-        (!recent.is_empty()).then(|| recent.iter().sum::<f64>() / recent.len() as f64)
+        let mut per: BTreeMap<u64, (f64, usize)> = BTreeMap::new();
+        for g in self.gaps.iter().rev().take_while(|g| g.0 >= from) {
+            let e = per.entry(g.2).or_insert((0.0, 0));
+            e.0 += g.1;
+            e.1 += 1;
+        }
+        per.values()
+            .map(|(sum, n)| sum / *n as f64)
+            .max_by(f64::total_cmp)
     }
 
     /// 2.5× the median gap of the first tokens: an SLO this machine meets when undisturbed.
