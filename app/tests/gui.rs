@@ -3,56 +3,12 @@
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use engine::serve::cluster::{ClockKind, Mode};
-use engine::serve::experiment::Experiment;
-use engine::serve::workload::LenDist;
 use goodput_lab::gui::app::Workbench;
 use goodput_lab::gui::worker::Status;
 use std::time::{Duration, Instant};
 
-fn tiny(clock: ClockKind, n: usize) -> Experiment {
-    let mut e = Experiment {
-        name: "test".into(),
-        model: "tiny".into(),
-        synthetic: true,
-        threads: Some(1),
-        clock,
-        ..Experiment::default()
-    };
-    e.workload.rate = 400.0;
-    e.workload.num_requests = n;
-    e.workload.seed = 5;
-    e.workload.prompt_len = Some(LenDist::Uniform { lo: 16, hi: 200 });
-    e.workload.output_len = Some(LenDist::Uniform { lo: 2, hi: 24 });
-    e.sched.token_budget = 32;
-    e.sched.kv_tokens = 4096;
-    e.slo.ttft_ms = 50.0;
-    e.slo.tpot_ms = 5.0;
-    e
-}
-
-fn harness(e: Experiment) -> Harness<'static, Workbench> {
-    Harness::builder()
-        .with_size([1600.0, 1000.0])
-        .build_ui_state(|ui, wb: &mut Workbench| wb.frame_ui(ui), Workbench::new(e))
-}
-
-/// Steps the window until the run is done (the engine works on its own thread).
-fn run_to_end(h: &mut Harness<'static, Workbench>) {
-    let t0 = Instant::now();
-    while h.state().worker.status != Status::Done {
-        assert!(
-            t0.elapsed() < Duration::from_secs(120),
-            "run did not end: {:?}",
-            h.state().worker.status
-        );
-        if let Status::Failed(e) = &h.state().worker.status {
-            panic!("run failed: {e}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-        h.step();
-    }
-    h.run_steps(2);
-}
+mod common;
+use common::{run_to_end, tiny, window as harness};
 
 fn shown_attainment(h: &mut Harness<'static, Workbench>, mode: usize) -> f64 {
     let slo = h.state().experiment.slo;

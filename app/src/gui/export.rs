@@ -111,13 +111,7 @@ fn has_finished_run(w: &Workbench) -> bool {
 
 /// The finished run's reports, or why there are none yet.
 fn finished_reports(w: &Workbench) -> Result<Vec<engine::serve::cluster::RunReport>, String> {
-    let reports: Vec<_> = w
-        .worker
-        .store
-        .modes
-        .iter()
-        .filter_map(|d| d.report.clone())
-        .collect();
+    let reports = w.worker.store.reports();
     if reports.is_empty() || w.worker.info.is_none() {
         return Err("no finished run to export: run the experiment to the end first".into());
     }

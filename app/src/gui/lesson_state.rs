@@ -176,14 +176,7 @@ pub fn poll(w: &mut Workbench) {
     w.lessons.seen = now;
     let mut r = std::mem::take(&mut w.lessons.results);
     if now.run_done && !before.run_done {
-        let reports: Vec<_> = w
-            .worker
-            .store
-            .modes
-            .iter()
-            .filter_map(|d| d.report.clone())
-            .collect();
-        r = r.with_reports(&reports);
+        r = r.with_reports(&w.worker.store.reports());
     }
     if now.sweep && !before.sweep {
         if let Some(rep) = &w.worker.sweep.report {

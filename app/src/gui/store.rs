@@ -158,6 +158,11 @@ impl Store {
         }
     }
 
+    /// The engine's reports of the modes whose run ended (empty while running).
+    pub fn reports(&self) -> Vec<RunReport> {
+        self.modes.iter().filter_map(|d| d.report.clone()).collect()
+    }
+
     /// Latest time anything happened, for shared time axes.
     pub fn end_s(&self) -> f64 {
         self.modes
