@@ -1,27 +1,23 @@
 //! Exporting from the window: the finished run as CSV and JSON, byte for byte what
 //! `goodput-lab bench` writes for the same seeded modeled experiment, and one chart as PNG.
 mod common;
-use common::{run_to_end, tiny, view};
+use common::{cli, run_to_end, tiny, view};
 use egui_kittest::kittest::Queryable;
 use engine::serve::cluster::ClockKind;
 use goodput_lab::gui::app::View;
 use std::path::Path;
 
 fn cli_bench(exp: &Path, json: &Path, csv: &Path) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_goodput-lab"))
-        .args(["bench", "--experiment"])
-        .arg(exp)
-        .arg("--json")
-        .arg(json)
-        .arg("--csv")
-        .arg(csv)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let flag = |f: &str| std::ffi::OsString::from(f);
+    cli([
+        flag("bench"),
+        flag("--experiment"),
+        exp.into(),
+        flag("--json"),
+        json.into(),
+        flag("--csv"),
+        csv.into(),
+    ]);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use goodput_lab::gui::worker::Status;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{run_to_end, tiny, window as harness};
+use common::{cli, run_to_end, tiny, window as harness};
 
 fn shown_attainment(h: &mut Harness<'static, Workbench>, mode: usize) -> f64 {
     let slo = h.state().experiment.slo;
@@ -161,29 +161,21 @@ fn the_window_and_the_cli_give_the_same_numbers() {
     let file = dir.path().join("e.ron");
     std::fs::write(&file, e.to_ron().unwrap()).unwrap();
     let json = dir.path().join("b.json");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_goodput-lab"))
-        .args([
-            "bench",
-            "--experiment",
-            file.to_str().unwrap(),
-            "--json",
-            json.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let cli: serde_json::Value =
+    cli([
+        "bench",
+        "--experiment",
+        file.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let from_cli: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let mut h = harness(e);
     h.get_by_label("Run").click();
     h.step();
     run_to_end(&mut h);
     let slo = h.state().experiment.slo;
-    for (i, m) in cli["modes"].as_array().unwrap().iter().enumerate() {
+    for (i, m) in from_cli["modes"].as_array().unwrap().iter().enumerate() {
         let s = h.state_mut().worker.store.modes[i].summary(slo).clone();
         // JSON text round-trips floats to within an ulp.
         let same = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(1.0);

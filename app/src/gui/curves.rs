@@ -6,7 +6,7 @@ use super::downsample::min_max;
 use egui::Ui;
 use egui_plot::{Bar, BarChart, HLine, Legend, Line, Plot};
 use engine::serve::metrics::mean_breakdown;
-use engine::serve::sweep::TARGET;
+use engine::serve::sweep::{SweepPoint, TARGET};
 
 fn cdf(mut v: Vec<f64>) -> Vec<[f64; 2]> {
     v.sort_by(|a, b| a.total_cmp(b));
@@ -107,58 +107,56 @@ fn sweep_ui(ui: &mut Ui, w: &mut Workbench) {
     };
     let mut rects = Vec::new();
     ui.columns(3, |c| {
-        let resp = Plot::new("attain_rate")
-            .height(180.0)
-            .legend(Legend::default())
-            .x_axis_label("request rate (req/s)")
-            .y_axis_label("attainment")
-            .show(&mut c[0], |p| {
-                for m in &r.modes {
-                    p.line(Line::new(
-                        m.mode.name(),
-                        m.points
-                            .iter()
-                            .map(|q| [q.rate, q.attainment])
-                            .collect::<Vec<_>>(),
-                    ));
-                }
+        let lines = |f: fn(&SweepPoint) -> [f64; 2]| -> Vec<(&str, Vec<[f64; 2]>)> {
+            r.modes
+                .iter()
+                .map(|m| (m.mode.name(), m.points.iter().map(f).collect()))
+                .collect()
+        };
+        let attain = lines(|q| [q.rate, q.attainment]);
+        let rect = mode_lines(
+            &mut c[0],
+            "attain_rate",
+            "request rate (req/s)",
+            "attainment",
+            attain,
+            |p| {
                 p.hline(HLine::new("90 %", TARGET));
-            });
-        rects.push(("attainment vs rate", resp.response.rect));
-        let resp = Plot::new("goodput_rate")
-            .height(180.0)
-            .legend(Legend::default())
-            .x_axis_label("request rate (req/s)")
-            .y_axis_label("goodput (req/s)")
-            .show(&mut c[1], |p| {
-                for m in &r.modes {
-                    p.line(Line::new(
-                        m.mode.name(),
-                        m.points
-                            .iter()
-                            .map(|q| [q.rate, q.goodput_rps])
-                            .collect::<Vec<_>>(),
-                    ));
-                }
-            });
-        rects.push(("goodput vs rate", resp.response.rect));
-        let resp = Plot::new("slo_scale")
-            .height(180.0)
-            .legend(Legend::default())
-            .x_axis_label("SLO scale")
-            .y_axis_label("attainment")
-            .show(&mut c[2], |p| {
-                for m in &r.modes {
-                    p.line(Line::new(
-                        m.mode.name(),
-                        m.slo_scale
-                            .iter()
-                            .map(|q| [q.scale, q.attainment])
-                            .collect::<Vec<_>>(),
-                    ));
-                }
-            });
-        rects.push(("SLO scale", resp.response.rect));
+            },
+        );
+        rects.push(("attainment vs rate", rect));
+        let goodput = lines(|q| [q.rate, q.goodput_rps]);
+        let rect = mode_lines(
+            &mut c[1],
+            "goodput_rate",
+            "request rate (req/s)",
+            "goodput (req/s)",
+            goodput,
+            |_| {},
+        );
+        rects.push(("goodput vs rate", rect));
+        let scale = r
+            .modes
+            .iter()
+            .map(|m| {
+                (
+                    m.mode.name(),
+                    m.slo_scale
+                        .iter()
+                        .map(|q| [q.scale, q.attainment])
+                        .collect(),
+                )
+            })
+            .collect();
+        let rect = mode_lines(
+            &mut c[2],
+            "slo_scale",
+            "SLO scale",
+            "attainment",
+            scale,
+            |_| {},
+        );
+        rects.push(("SLO scale", rect));
     });
     let hl = w.highlight;
     super::highlight::marked(ui, hl, engine::lesson::Chart::PerGpu, |ui| {
@@ -175,4 +173,28 @@ fn sweep_ui(ui: &mut Ui, w: &mut Workbench) {
         super::highlight::mark_named(ui, hl, name, rect);
         w.worker.exports.note(name, rect);
     }
+}
+
+/// One line per mode in a small plot (the sweep's three charts); returns the plot's rect.
+fn mode_lines(
+    ui: &mut Ui,
+    id: &str,
+    x: &str,
+    y: &str,
+    lines: Vec<(&str, Vec<[f64; 2]>)>,
+    extra: impl FnOnce(&mut egui_plot::PlotUi),
+) -> egui::Rect {
+    Plot::new(id)
+        .height(180.0)
+        .legend(Legend::default())
+        .x_axis_label(x)
+        .y_axis_label(y)
+        .show(ui, |p| {
+            for (name, pts) in lines {
+                p.line(Line::new(name, pts));
+            }
+            extra(p);
+        })
+        .response
+        .rect
 }

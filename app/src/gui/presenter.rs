@@ -112,7 +112,7 @@ impl Presenter {
         let mut e = self.base.clone();
         e.modes = vec![self.mode];
         let tokenizer = engine::loader::load_tokenizer(&e.model, e.synthetic).ok();
-        self.streams = Streams::new(tokenizer.clone().map(Arc::new), self.inject_tokens);
+        self.streams = Streams::new(tokenizer.clone().map(Arc::new));
         let real = !e.synthetic;
         let job = spawn_edited(e, None, move |reqs, _| match (&tokenizer, real) {
             (Some(t), true) => chat_prompts(&reqs, t),

@@ -39,7 +39,7 @@ pub struct Streams {
 }
 
 impl Streams {
-    pub fn new(tokenizer: Option<Arc<Tokenizer>>, _inject: usize) -> Self {
+    pub fn new(tokenizer: Option<Arc<Tokenizer>>) -> Self {
         Streams {
             tokenizer,
             ..Streams::default()

@@ -157,13 +157,8 @@ impl Worker {
             // The modeled clock computes nothing: its table comes from the cost model that
             // times its runs (prepared without weights, calibrated if the experiment says so).
             if exp.clock == ClockKind::Modeled {
-                let p = engine::serve::experiment::prepare(&exp, None, em)?;
-                let cost = p.cost.ok_or_else(|| {
-                    engine::EngineError::Internal(
-                        "a modeled experiment without a cost model".into(),
-                    )
-                })?;
-                return engine::measure::interference::modeled(&cost, &cfg);
+                return engine::serve::experiment::prepare(&exp, None, em)?
+                    .modeled_interference(&cfg);
             }
             let m = Arc::new(engine::loader::load(&opts)?);
             engine::measure::interference::measure(&m.model, &cfg, em, ctl)

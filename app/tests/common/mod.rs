@@ -88,3 +88,20 @@ pub fn wait_for(
 pub fn run_to_end(h: &mut Harness<'static, Workbench>) {
     wait_for(h, 120, "the run's end", |w| w.worker.status == Status::Done);
 }
+
+/// Runs the `goodput-lab` binary with `args` and asserts it succeeded (stderr shown if not).
+pub fn cli<I, S>(args: I)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_goodput-lab"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

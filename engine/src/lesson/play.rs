@@ -6,7 +6,7 @@ use super::format::{load_dir, load_file, Action, LessonFile};
 use super::results::Results;
 use super::Problem;
 use crate::error::{EngineError, Result};
-use crate::measure::interference::{modeled, InterferenceConfig};
+use crate::measure::interference::InterferenceConfig;
 use crate::model::spec::ModelSpec;
 use crate::serve::cluster::ClockKind;
 use crate::serve::events::{Emitter, RunControl};
@@ -108,12 +108,7 @@ pub fn run_action(exp: &Experiment, action: Action, results: Results) -> Result<
         }
         Action::Sweep => results.with_sweep(&run_sweep(&p, &em, &RunControl::default())?),
         Action::Interference => {
-            // The engine measures interference only on a device; on the modeled clock the
-            // table comes from the same cost model that times the modeled runs.
-            let cost = p.cost.as_ref().ok_or_else(|| {
-                EngineError::Internal("a modeled experiment without a cost model".into())
-            })?;
-            results.with_interference(&modeled(cost, &interference_config(&p.spec))?)
+            results.with_interference(&p.modeled_interference(&interference_config(&p.spec))?)
         }
     })
 }

@@ -25,10 +25,7 @@ pub enum Kernels {
 
 impl Kernels {
     pub fn apply(self, llama: &mut CudaLlama) {
-        let on = self == Kernels::Current;
-        let hd = llama.weights.spec.head_dim();
-        llama.split_decode = on && crate::backend::cuda::split::supports(hd);
-        llama.flash_prefill = on && crate::backend::cuda::plan::flash_kernel(hd).is_some();
+        llama.set_fast_attention(self == Kernels::Current);
     }
 }
 

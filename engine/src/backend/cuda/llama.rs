@@ -22,8 +22,8 @@ use std::sync::Arc;
 pub struct CudaLlama {
     pub gpu: Arc<Gpu>,
     pub weights: DeviceWeights,
-    /// Decode rows go to the flash-decoding kernel (else to the tiled one, like prefill rows).
-    /// On by default where the head size allows; gpu-check turns it off to time the old path.
+    /// Decode rows go to the flash-decoding kernel (else to the tiled one, like prefill rows);
+    /// see `set_fast_attention`.
     pub split_decode: bool,
     /// Prefill rows go to the tensor-core kernel where one is compiled for the head size
     /// (else to the tiled CUDA-core one). gpu-check turns it off to time the old path.
@@ -126,14 +126,23 @@ impl CudaLlama {
                  {ATT_MAX_HEAD_DIM}"
             )));
         }
-        let split_decode = split::supports(hd);
-        let flash_prefill = flash_kernel(hd).is_some();
-        Ok(CudaLlama {
+        let mut llama = CudaLlama {
             gpu,
             weights,
-            split_decode,
-            flash_prefill,
-        })
+            split_decode: false,
+            flash_prefill: false,
+        };
+        llama.set_fast_attention(true);
+        Ok(llama)
+    }
+
+    /// `on`: flash-decoding for decode rows and tensor cores for prefill rows, where the head
+    /// size has those kernels; off: the tiled CUDA-core kernel for every row (gpu-check's
+    /// baseline).
+    pub fn set_fast_attention(&mut self, on: bool) {
+        let hd = self.weights.spec.head_dim();
+        self.split_decode = on && split::supports(hd);
+        self.flash_prefill = on && flash_kernel(hd).is_some();
     }
 
     /// The CPU forward's checks, plus block ids inside the device pool (a bad id would be an

@@ -213,6 +213,24 @@ impl Prepared {
     }
 }
 
+impl Prepared {
+    /// The slowdown table on the modeled clock: each cell predicted by the cost model that
+    /// times this experiment's modeled runs (the engine measures interference only on a
+    /// device).
+    pub fn modeled_interference(
+        &self,
+        cfg: &crate::measure::interference::InterferenceConfig,
+    ) -> Result<Vec<crate::measure::interference::InterferenceRow>> {
+        let cost = self.cost.as_ref().ok_or_else(|| {
+            EngineError::field(
+                "clock",
+                "a slowdown table without a device needs the modeled clock",
+            )
+        })?;
+        crate::measure::interference::modeled(cost, cfg)
+    }
+}
+
 /// What a spawned experiment produced.
 pub struct BenchOutput {
     pub prepared: Prepared,
