@@ -145,8 +145,9 @@ fn fetch_shows_progress_and_then_uses_the_real_weights() {
 fn a_failed_fetch_shows_its_error_and_keeps_synthetic_weights() {
     let (mut h, _dir) = smollm_window(failing_fetch);
     h.get_by_label("Fetch weights").click();
+    // Before the click is handled there is no job either: wait for the fetch's outcome.
     wait_for(&mut h, 10, "the fetch's end", |w| {
-        w.worker.weights.job.is_none()
+        w.worker.weights.job.is_none() && w.worker.weights.error.is_some()
     });
     assert!(h.state().experiment.synthetic);
     assert!(h.query_by_label_contains("pip: no network").is_some());
