@@ -1,7 +1,7 @@
 //! The compare view: one column per mode on shared scales — TTFT vs TPOT per request with the
 //! SLO box, the counters, the step timeline (where interference is seen) and KV blocks in use.
 use super::app::Workbench;
-use super::downsample::{bucket_max, min_max, thin_scatter};
+use super::compare_geometry::{cached, key, Geometry};
 use super::store::ModeData;
 use egui::{Color32, Ui};
 use egui_plot::{Arrows, HLine, Line, Plot, Points, VLine};
@@ -39,14 +39,19 @@ pub fn compare_ui(ui: &mut Ui, w: &mut Workbench) {
             super::highlight::marked(col, hl, engine::lesson::Chart::Counters, |ui| {
                 counters_ui(ui, d, slo)
             });
-            let (id, rect) = scatter_ui(col, d, slo, (max_ttft, max_tpot), w.hover_lines);
+            let k = key(d, slo, (max_ttft, max_tpot), end_s, col.available_width());
+            let g = cached(d, k);
+            let (id, rect) = scatter_ui(col, d, &g, slo, (max_ttft, max_tpot), w.hover_lines);
             if let Some(id) = id {
                 clicked = Some((d.mode, id));
             }
             let name = d.mode.name();
             charts.push((format!("TTFT vs TPOT, {name}"), rect));
-            charts.push((format!("step timeline, {name}"), timeline_ui(col, d, end_s)));
-            charts.push((format!("KV blocks, {name}"), kv_ui(col, d, end_s)));
+            charts.push((
+                format!("step timeline, {name}"),
+                timeline_ui(col, d, &g, end_s),
+            ));
+            charts.push((format!("KV blocks, {name}"), kv_ui(col, d, &g, end_s)));
         }
     });
     for (name, rect) in charts {
@@ -83,27 +88,11 @@ fn counters_ui(ui: &mut Ui, d: &mut ModeData, slo: Slo) {
 fn scatter_ui(
     ui: &mut Ui,
     d: &ModeData,
+    g: &Geometry,
     slo: Slo,
     max: (f64, f64),
     hover: bool,
 ) -> (Option<u64>, egui::Rect) {
-    let (mut met, mut missed) = (Vec::new(), Vec::new());
-    for r in &d.requests {
-        let p = [r.ttft_ms, r.tpot_ms];
-        if r.ttft_ms <= slo.ttft_ms && r.tpot_ms <= slo.tpot_ms {
-            met.push(p);
-        } else {
-            missed.push(p);
-        }
-    }
-    // One marker per 4×4-pixel cell: the markers are that wide anyway, and a software
-    // rasteriser (Mesa llvmpipe) pays for every one.
-    let bounds = [max.0.max(slo.ttft_ms) * 1.05, max.1.max(slo.tpot_ms) * 1.05];
-    let cols = (ui.available_width() / 4.0).max(25.0) as usize;
-    let (met, missed) = (
-        thin_scatter(&met, bounds, cols, 45),
-        thin_scatter(&missed, bounds, cols, 45),
-    );
     let resp = Plot::new(("scatter", d.mode.name()))
         .height(180.0)
         .x_axis_label("TTFT (ms)")
@@ -115,8 +104,12 @@ fn scatter_ui(
         .show_crosshair(hover)
         .allow_scroll(false)
         .show(ui, |p| {
-            p.points(Points::new("met", met).color(MET).radius(2.5));
-            p.points(Points::new("missed", missed).color(MISSED).radius(2.5));
+            p.points(Points::new("met", &g.met[..]).color(MET).radius(2.5));
+            p.points(
+                Points::new("missed", &g.missed[..])
+                    .color(MISSED)
+                    .radius(2.5),
+            );
             p.hline(HLine::new("TPOT SLO", slo.tpot_ms).color(Color32::GRAY));
             p.vline(VLine::new("TTFT SLO", slo.ttft_ms).color(Color32::GRAY));
         });
@@ -150,44 +143,8 @@ fn nearest(
 /// One lane per logical GPU; in each pixel column the most tokens any step there carried
 /// (orange: prefill on top of the decodes) and the most decode tokens (blue). KV transfers are
 /// lines between lanes.
-fn timeline_ui(ui: &mut Ui, d: &ModeData, end_s: f64) -> egui::Rect {
-    let buckets = (ui.available_width() as usize).clamp(50, 800);
+fn timeline_ui(ui: &mut Ui, d: &ModeData, g: &Geometry, end_s: f64) -> egui::Rect {
     let lanes = d.gpus.max(1);
-    let peak = d
-        .steps
-        .iter()
-        .map(|s| s.prefill_tokens + s.decode_tokens)
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64;
-    let width = end_s / buckets as f64;
-    // Per lane, two filled step outlines: total tokens (orange shows where prefill sits on top)
-    // and decode tokens (blue). A few hundred points each, whatever the number of steps.
-    let mut total_lines = Vec::new();
-    let mut decode_lines = Vec::new();
-    for lane in 0..lanes {
-        let steps: Vec<_> = d.steps.iter().filter(|s| s.instance == lane).collect();
-        let at = |s: &&engine::serve::events::StepRecord| s.start_s;
-        let dec = bucket_max(&steps, 0.0, end_s, buckets, at, |s| s.decode_tokens as f64);
-        let tot = bucket_max(&steps, 0.0, end_s, buckets, at, |s| {
-            (s.prefill_tokens + s.decode_tokens) as f64
-        });
-        let base = lane as f64;
-        let outline = |v: &[f64]| -> Vec<[f64; 2]> {
-            v.iter()
-                .enumerate()
-                .flat_map(|(i, h)| {
-                    let y = base + 0.9 * h / peak;
-                    [[i as f64 * width, y], [(i + 1) as f64 * width, y]]
-                })
-                .collect()
-        };
-        total_lines.push((base, outline(&tot)));
-        decode_lines.push((base, outline(&dec)));
-    }
-    // At most ~400 transfer lines: denser ones would overlap into one band anyway.
-    let stride = d.transfers.len().div_ceil(400).max(1);
-    let shown: Vec<_> = d.transfers.iter().step_by(stride).collect();
     Plot::new(("timeline", d.mode.name()))
         .height(40.0 + 40.0 * lanes as f64 as f32)
         .x_axis_label("time (s)")
@@ -198,17 +155,15 @@ fn timeline_ui(ui: &mut Ui, d: &ModeData, end_s: f64) -> egui::Rect {
         .include_y(lanes as f64)
         .show_crosshair(false)
         .show(ui, |p| {
-            for (_, pts) in total_lines {
-                p.line(Line::new("prefill tokens", pts).color(PREFILL));
+            for pts in &g.totals {
+                p.line(Line::new("prefill tokens", &pts[..]).color(PREFILL));
             }
-            for (_, pts) in decode_lines {
-                p.line(Line::new("decode tokens", pts).color(DECODE));
+            for pts in &g.decodes {
+                p.line(Line::new("decode tokens", &pts[..]).color(DECODE));
             }
             // One item for the transfers (thousands of separate lines cost a frame).
-            let from: Vec<[f64; 2]> = shown.iter().map(|t| [t.start_s, t.from as f64 + 0.95]).collect();
-            let to: Vec<[f64; 2]> = shown.iter().map(|t| [t.end_s, t.to as f64 + 0.05]).collect();
-            if !from.is_empty() {
-                p.arrows(Arrows::new("KV transfer", from, to).tip_length(0.0).color(Color32::from_gray(150)));
+            if !g.transfer_from.is_empty() {
+                p.arrows(Arrows::new("KV transfer", &g.transfer_from[..], &g.transfer_to[..]).tip_length(0.0).color(Color32::from_gray(150)));
             }
         })
         .response
@@ -216,8 +171,7 @@ fn timeline_ui(ui: &mut Ui, d: &ModeData, end_s: f64) -> egui::Rect {
         .rect
 }
 
-fn kv_ui(ui: &mut Ui, d: &ModeData, end_s: f64) -> egui::Rect {
-    let buckets = (ui.available_width() as usize / 2).clamp(50, 400);
+fn kv_ui(ui: &mut Ui, d: &ModeData, g: &Geometry, end_s: f64) -> egui::Rect {
     Plot::new(("kv", d.mode.name()))
         .height(90.0)
         .x_axis_label("time (s)")
@@ -227,14 +181,10 @@ fn kv_ui(ui: &mut Ui, d: &ModeData, end_s: f64) -> egui::Rect {
         .include_y(0.0)
         .show_crosshair(false)
         .show(ui, |p| {
-            for lane in 0..d.gpus {
-                let pts: Vec<[f64; 2]> = d.steps.iter().filter(|s| s.instance == lane).map(|s| [s.start_s, s.kv_blocks as f64]).collect();
-                p.line(Line::new(format!("GPU {lane}"), min_max(&pts, buckets)));
+            for (lane, pts) in g.kv.iter().enumerate() {
+                p.line(Line::new(format!("GPU {lane}"), &pts[..]));
             }
-            // One mark per pixel column: a run under KV pressure preempts thousands of times.
-            let pre: Vec<[f64; 2]> = d.preemptions.iter().map(|&(_, t)| [t, 0.0]).collect();
-            let pre = thin_scatter(&pre, [end_s, 1.0], buckets, 1);
-            p.points(Points::new("preempted", pre).color(MISSED).radius(4.0));
+            p.points(Points::new("preempted", &g.preempted[..]).color(MISSED).radius(4.0));
         })
         .response
         .on_hover_text("KV-cache blocks in use per instance over time; red marks are preemptions (a request evicted and recomputed when blocks ran out).")

@@ -2,6 +2,7 @@
 //! curves, interference and inspector views over a store filled from the engine's events.
 pub mod app;
 pub mod compare;
+pub mod compare_geometry;
 pub mod curves;
 pub mod downsample;
 pub mod experiment_bar;
@@ -131,6 +132,7 @@ pub fn run(a: GuiArgs) -> anyhow::Result<()> {
         Box::new(move |cc| {
             let exp = given.unwrap_or_else(|| Workbench::restore(cc.storage));
             let mut wb = Workbench::new(exp);
+            wb.window_clears = true;
             wb.restore_lessons(cc.storage);
             wb.view = view;
             if presenter {

@@ -33,6 +33,11 @@ pub struct ModeData {
     /// Generated token ids per request, when the store keeps them (`Store::keep_output_ids`).
     pub output_ids: HashMap<ReqId, Vec<u32>>,
     summary: Option<(usize, Slo, Summary)>,
+    /// The compare view's reduced chart data (`compare_geometry`), kept until its key changes.
+    pub geometry: Option<(
+        super::compare_geometry::Key,
+        std::sync::Arc<super::compare_geometry::Geometry>,
+    )>,
 }
 
 impl ModeData {
@@ -49,6 +54,7 @@ impl ModeData {
             report: None,
             output_ids: HashMap::new(),
             summary: None,
+            geometry: None,
         }
     }
 
