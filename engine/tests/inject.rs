@@ -87,10 +87,7 @@ fn an_injected_prompt_arrives_in_a_running_run() {
         let reqs = p.requests(e.workload.rate).expect("requests");
         let control = RunControl::default();
         control.set_paced(paced);
-        control.inject(Injection {
-            prompt_tokens: 300,
-            output_tokens: 3,
-        });
+        control.inject(Injection::placeholder(300, 3));
         let r = run(&p.inputs(0, reqs), &Emitter::none(), &control).expect("run");
         assert_eq!(r.requests.len(), 7, "paced {paced}");
         let injected = &r.requests[6];

@@ -14,6 +14,9 @@ use serde::Serialize;
 pub struct BenchArgs {
     #[command(flatten)]
     pub serve: ServeArgs,
+    /// `--target URL` and its flags: benchmark a running server instead of the engine.
+    #[command(flatten)]
+    pub remote: super::remote::RemoteArgs,
 }
 
 /// `bench --json`'s schema; the window's Export JSON writes the same.
@@ -48,6 +51,9 @@ pub fn bench_json(
 }
 
 pub fn run_bench(a: BenchArgs) -> anyhow::Result<()> {
+    if a.remote.target.is_some() {
+        return super::remote::run_remote(&a.serve, &a.remote);
+    }
     let s = &a.serve;
     s.check_outputs()?;
     let exp = s.experiment()?;

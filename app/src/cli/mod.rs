@@ -9,7 +9,9 @@ mod interference;
 mod lessons;
 mod models;
 pub(crate) mod output;
+pub(crate) mod remote;
 pub(crate) mod report;
+pub(crate) mod serve;
 mod serve_args;
 mod sweep;
 mod tokenize;
@@ -56,6 +58,8 @@ pub enum Command {
         #[command(subcommand)]
         action: lessons::LessonsAction,
     },
+    /// Serve one mode as an OpenAI-compatible HTTP server (completions, chat, metrics).
+    Serve(serve::ServeCmdArgs),
     /// Check the CUDA backend on this machine's GPU: accuracy, step times, roofline.
     GpuCheck(gpu_check::GpuCheckArgs),
     /// Open the workbench window (also what no command does).
@@ -142,6 +146,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Lessons { action } => lessons::run(action),
         Command::GpuCheck(a) => gpu_check::run(a),
+        Command::Serve(a) => serve::run(a),
         Command::Gui(a) => crate::gui::run(a),
     }
 }

@@ -140,10 +140,8 @@ impl Presenter {
 
     pub fn inject(&mut self) {
         if let Some(h) = &self.handle {
-            h.control.inject(Injection {
-                prompt_tokens: self.inject_tokens,
-                output_tokens: 16,
-            });
+            h.control
+                .inject(Injection::placeholder(self.inject_tokens, 16));
             self.streams.mark_injection(self.inject_tokens);
             self.injected_at = Some(Instant::now());
         }

@@ -149,7 +149,12 @@ impl Store {
             }),
             Event::Preempted { instance, t_s, .. } => d.preemptions.push((instance, t_s)),
             Event::Finished(r) => d.requests.push(*r),
-            Event::Progress { .. } | Event::Prepared(_) => {}
+            // A live server's: its aborted requests count in no metric; its load is not
+            // charted (the steps carry KV use).
+            Event::Progress { .. }
+            | Event::Prepared(_)
+            | Event::Aborted { .. }
+            | Event::Load { .. } => {}
         }
     }
 

@@ -234,14 +234,28 @@ impl Tokenizer {
     /// The prompt for one user message, as the model's chat template renders it with
     /// `add_generation_prompt` (ChatML, with the template's default system prompt).
     pub fn chat_prompt(&self, user: &str) -> String {
+        self.chat_messages(&[("user", user)])
+    }
+
+    /// The prompt for a conversation of `(role, content)` messages with the assistant's turn
+    /// opened: ChatML, the template's default system prompt first when no message is a
+    /// system one; a model without a chat template gets the contents one per line.
+    pub fn chat_messages(&self, messages: &[(&str, &str)]) -> String {
         match &self.chat {
-            ChatStyle::Plain => user.to_string(),
+            ChatStyle::Plain => messages
+                .iter()
+                .map(|(_, c)| *c)
+                .collect::<Vec<_>>()
+                .join("\n"),
             ChatStyle::ChatMl { default_system } => {
                 let mut out = String::new();
-                if let Some(system) = default_system {
+                let has_system = messages.iter().any(|(r, _)| *r == "system");
+                if let (Some(system), false) = (default_system, has_system) {
                     out.push_str(&format!("{IM_START}system\n{system}{IM_END}\n"));
                 }
-                out.push_str(&format!("{IM_START}user\n{user}{IM_END}\n"));
+                for (role, content) in messages {
+                    out.push_str(&format!("{IM_START}{role}\n{content}{IM_END}\n"));
+                }
                 out.push_str(&format!("{IM_START}assistant\n"));
                 out
             }

@@ -5,8 +5,6 @@ use crate::serve::cluster::Mode;
 use crate::serve::metrics::RequestRecord;
 use crate::serve::request::ReqId;
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 /// The kind of work an instance does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +60,20 @@ pub enum Event {
         t_s: f64,
     },
     Finished(Box<RequestRecord>),
+    /// A request taken back before it finished (a server's client went away): its sequence
+    /// and KV blocks are freed and it counts in no metric.
+    Aborted {
+        req: ReqId,
+        t_s: f64,
+    },
+    /// A serving run's instance changed its queues or KV use (`RunControl::set_serving`).
+    Load {
+        instance: usize,
+        waiting: usize,
+        running: usize,
+        kv_blocks: usize,
+        kv_blocks_total: usize,
+    },
     /// The experiment as it will run (a machine fit applied), once prepared: what a viewer
     /// should show as the run's rate and SLOs.
     Prepared(Box<crate::serve::experiment::Experiment>),
@@ -122,59 +134,4 @@ impl Emitter {
     }
 }
 
-/// Shared pause/cancel flags, and what a live viewer asks of a running run (pacing, injected
-/// prompts); cloning gives another handle to the same run.
-#[derive(Debug, Clone, Default)]
-pub struct RunControl {
-    paused: Arc<AtomicBool>,
-    cancelled: Arc<AtomicBool>,
-    paced: Arc<AtomicBool>,
-    injected: Arc<std::sync::Mutex<Vec<Injection>>>,
-}
-
-/// A request added to a running run by a viewer (the presenter's "inject long prompt").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Injection {
-    pub prompt_tokens: usize,
-    pub output_tokens: usize,
-}
-
-impl RunControl {
-    pub fn pause(&self) {
-        self.paused.store(true, Ordering::SeqCst);
-    }
-    pub fn resume(&self) {
-        self.paused.store(false, Ordering::SeqCst);
-    }
-    pub fn cancel(&self) {
-        self.cancelled.store(true, Ordering::SeqCst);
-    }
-    pub fn is_paused(&self) -> bool {
-        self.paused.load(Ordering::SeqCst)
-    }
-    pub fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::SeqCst)
-    }
-    /// Keep the measured clock no faster than real time (a live audience watches it): each
-    /// logical GPU's steps are still timed for real, and events are released when the wall
-    /// clock reaches them. The wall clock is always paced.
-    pub fn set_paced(&self, on: bool) {
-        self.paced.store(on, Ordering::SeqCst);
-    }
-    pub fn is_paced(&self) -> bool {
-        self.paced.load(Ordering::SeqCst)
-    }
-    /// Adds a request to the running run; it arrives at the run's current time.
-    pub fn inject(&self, i: Injection) {
-        if let Ok(mut q) = self.injected.lock() {
-            q.push(i);
-        }
-    }
-    /// The injections not yet taken (the run takes them between events).
-    pub fn take_injections(&self) -> Vec<Injection> {
-        self.injected
-            .lock()
-            .map(|mut q| std::mem::take(&mut *q))
-            .unwrap_or_default()
-    }
-}
+pub use super::control::{Injection, RunControl};

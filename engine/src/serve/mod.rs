@@ -2,11 +2,13 @@
 //! three clocks, workloads and traces, metrics, events, the KV link, the cost model, named
 //! scenarios, sweeps and the experiment that ties them together.
 pub mod cluster;
+pub mod control;
 pub mod cost_model;
 pub mod events;
 pub mod experiment;
 pub mod handle;
 pub mod link;
+pub mod live;
 pub mod metrics;
 pub mod request;
 pub mod sched;

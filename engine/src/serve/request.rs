@@ -41,6 +41,10 @@ pub struct Request {
     pub preemptions: u32,
     /// Set when generation stopped at an end-of-sequence token before `output_tokens`.
     pub stopped_early: bool,
+    /// Whether an end-of-sequence token ends this request; `None`: the run's setting.
+    pub stop_at_eos: Option<bool>,
+    /// Taken back before it finished (`RunControl::abort`).
+    pub aborted: bool,
     pub prefill_instance: Option<usize>,
     pub decode_instance: Option<usize>,
 }
@@ -58,6 +62,8 @@ impl Request {
             stamps: Stamps::default(),
             preemptions: 0,
             stopped_early: false,
+            stop_at_eos: None,
+            aborted: false,
             prefill_instance: None,
             decode_instance: None,
         }

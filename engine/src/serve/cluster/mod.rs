@@ -209,28 +209,38 @@ impl ServeConfig {
                 ),
             );
         }
-        let kv_cap = self.kv_blocks() * self.block_size;
         for r in reqs {
-            let need = r.prompt.len() + r.output_tokens.saturating_sub(1);
-            if need > kv_cap {
-                return bad("sched.kv_tokens", format!(
-                    "KV cache too small: request {} needs {need} tokens of KV but an instance holds {kv_cap}",
-                    r.id
-                ));
-            }
-            // Whole-prompt admission must fit one step; in aggregated mode so must the
-            // recompute of prompt + output after a preemption.
-            let whole = match self.mode {
-                Mode::Aggregated => need,
-                Mode::Disaggregated => r.prompt.len(),
-                Mode::Chunked => 0,
-            };
-            if whole > self.max_batched_tokens {
-                return bad("sched.max_batched_tokens", format!(
-                    "{} is smaller than request {} needs in one step ({whole} tokens): aggregated and prefill instances admit prompts whole",
-                    self.max_batched_tokens, r.id
-                ));
-            }
+            self.check_request(r)?;
+        }
+        Ok(())
+    }
+}
+
+impl ServeConfig {
+    /// Whether one request can ever run here: its KV fits an instance, and where prompts are
+    /// admitted whole, one step holds it.
+    pub fn check_request(&self, r: &RequestSpec) -> Result<()> {
+        let bad = |f: &str, m: String| Err(EngineError::field(f, m));
+        let kv_cap = self.kv_blocks() * self.block_size;
+        let need = r.prompt.len() + r.output_tokens.saturating_sub(1);
+        if need > kv_cap {
+            return bad("sched.kv_tokens", format!(
+                "KV cache too small: request {} needs {need} tokens of KV but an instance holds {kv_cap}",
+                r.id
+            ));
+        }
+        // Whole-prompt admission must fit one step; in aggregated mode so must the
+        // recompute of prompt + output after a preemption.
+        let whole = match self.mode {
+            Mode::Aggregated => need,
+            Mode::Disaggregated => r.prompt.len(),
+            Mode::Chunked => 0,
+        };
+        if whole > self.max_batched_tokens {
+            return bad("sched.max_batched_tokens", format!(
+                "{} is smaller than request {} needs in one step ({whole} tokens): aggregated and prefill instances admit prompts whole",
+                self.max_batched_tokens, r.id
+            ));
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use crate::kv::KvManager;
 use crate::sampler::{Sampler, SamplingParams};
 use crate::serve::events::{Emitter, Event, Role, RunControl, StepRecord};
 use crate::serve::metrics::{summarize, RequestRecord};
-use crate::serve::request::{ReqId, Request, RequestSpec};
+use crate::serve::request::{ReqId, Request};
 use crate::serve::sched::schedule;
 use std::collections::{BinaryHeap, VecDeque};
 use std::time::{Duration, Instant};
@@ -35,6 +35,11 @@ struct Sim<'a> {
     vocab_size: usize,
     steps: Vec<StepRecord>,
     done: Vec<RequestRecord>,
+    /// Requests taken back, and those whose abort waits for their step or transfer to end.
+    aborted: usize,
+    pending_aborts: Vec<ReqId>,
+    /// What `Event::Load` last said per instance (serving runs only).
+    last_load: Vec<[usize; 4]>,
     origin: Instant,
     paused: Duration,
 }
@@ -126,6 +131,7 @@ impl<'a> Sim<'a> {
                 })
             })
             .collect();
+        control.reserve_ids(inp.requests.len());
         Ok(Sim {
             inp,
             cfg,
@@ -144,6 +150,9 @@ impl<'a> Sim<'a> {
             vocab_size: spec.vocab_size,
             steps: Vec::new(),
             done: Vec::new(),
+            aborted: 0,
+            pending_aborts: Vec::new(),
+            last_load: Vec::new(),
             origin: Instant::now(),
             paused: Duration::ZERO,
         })
@@ -171,36 +180,6 @@ impl<'a> Sim<'a> {
         self.wall() || (self.cfg.clock == ClockKind::Measured && self.control.is_paced())
     }
 
-    /// Turns the viewer's injections into requests arriving now (ids after the workload's).
-    fn take_injections(&mut self) {
-        for inj in self.control.take_injections() {
-            let id = self.reqs.len() as ReqId;
-            // On the wall clock "now" is real time; on the measured clock it is the run's own
-            // time, which a viewer sees (it lags real time when steps compute slower).
-            let now = if self.wall() {
-                self.elapsed().max(self.now)
-            } else {
-                self.now
-            };
-            // Any token ids do: a step costs the same whatever the text.
-            let span = self.vocab_size.saturating_sub(17).max(1);
-            let spec = RequestSpec {
-                id,
-                arrival_s: now,
-                prompt: (0..inj.prompt_tokens.max(1))
-                    .map(|i| (17 + (i * 7919 + id as usize) % span) as u32)
-                    .collect(),
-                output_tokens: inj.output_tokens.max(1),
-            };
-            self.reqs.push(Request::new(&spec));
-            self.samplers.push(Sampler::new(SamplingParams {
-                seed: self.cfg.sampling.seed.wrapping_add(id),
-                ..self.cfg.sampling
-            }));
-            self.push(now, Ev::Arrival(id));
-        }
-    }
-
     fn elapsed(&self) -> f64 {
         (self.origin.elapsed() - self.paused).as_secs_f64()
     }
@@ -216,9 +195,17 @@ impl<'a> Sim<'a> {
             if self.wait_while_paused() {
                 return Ok(true);
             }
-            self.take_injections();
+            self.take_inbox()?;
             self.start_idle_steps()?;
-            let Some(q) = self.queue.pop() else { break };
+            self.emit_load();
+            let Some(q) = self.queue.pop() else {
+                if self.control.is_serving() {
+                    // A server's engine idles until a request comes (or it is cancelled).
+                    self.control.wait_for_inbox(Duration::from_millis(100));
+                    continue;
+                }
+                break;
+            };
             if self.paced() {
                 // Sleep in short slices so injections and cancels are seen while waiting.
                 let ahead = q.t - self.elapsed();
@@ -230,8 +217,9 @@ impl<'a> Sim<'a> {
             }
             self.now = q.t;
             self.handle(q.ev)?;
+            self.retry_aborts();
         }
-        if self.done.len() < self.reqs.len() {
+        if self.done.len() + self.aborted < self.reqs.len() {
             return Err(EngineError::Internal(format!(
                 "the scheduler stalled with {} of {} requests unfinished",
                 self.reqs.len() - self.done.len(),
@@ -357,6 +345,9 @@ impl<'a> Sim<'a> {
     }
 
     fn arrive(&mut self, id: ReqId) {
+        if self.reqs[id as usize].aborted {
+            return;
+        }
         let front: Vec<usize> = (0..self.inst.len())
             .filter(|&i| self.inst[i].role != Role::Decode)
             .collect();
@@ -394,7 +385,7 @@ impl<'a> Sim<'a> {
             let Some(tok) = *tok else { continue };
             r.tokens.push(tok);
             r.token_times_s.push(end);
-            if self.cfg.stop_at_eos && self.inp.stop_ids.contains(&tok) {
+            if r.stop_at_eos.unwrap_or(self.cfg.stop_at_eos) && self.inp.stop_ids.contains(&tok) {
                 r.stopped_early = true;
             }
             let index = r.generated() - 1;
@@ -427,5 +418,6 @@ impl<'a> Sim<'a> {
 }
 
 mod handoff;
+mod live;
 mod queue;
 use queue::{Ev, Queued};

@@ -134,6 +134,11 @@ pub fn prepare(
 }
 
 impl Prepared {
+    /// The model's tokenizer (a server encodes its prompts and decodes its outputs with it).
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
     /// The workload at `rate` (the same seed gives the same requests for every mode), from the
     /// trace when there is one; checked against every mode's config.
     pub fn requests(&self, rate: f64) -> Result<Arc<[RequestSpec]>> {

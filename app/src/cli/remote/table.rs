@@ -1,0 +1,200 @@
+//! How `bench --target` shows its results: `bench`'s table rows that a remote server can have
+//! (no steps, breakdown or preemptions: those are inside the server), and `bench`'s CSV
+//! tables with mode "remote", plus failures.csv.
+use super::records::RemoteResults;
+use super::run::RemoteRun;
+use crate::cli::output::Csv;
+use engine::serve::metrics::Stats;
+use std::path::Path;
+
+/// How many failure messages the table shows.
+const SHOWN_ERRORS: usize = 5;
+
+pub fn print_table(label: &str, run: &RemoteRun, res: &RemoteResults) {
+    let s = &res.summary;
+    let mut rows: Vec<(String, String)> = Vec::new();
+    let mut row = |name: &str, v: String| rows.push((name.to_string(), v));
+    row("Successful requests", s.completed.to_string());
+    row("Failed requests", res.failures.len().to_string());
+    row(
+        "Maximum request concurrency",
+        run.max_concurrency
+            .map_or("unlimited".into(), |n| n.to_string()),
+    );
+    row("Benchmark duration (s)", format!("{:.2}", s.duration_s));
+    row("Total input tokens", s.total_input_tokens.to_string());
+    row("Total generated tokens", s.total_output_tokens.to_string());
+    row(
+        "Request throughput (req/s)",
+        format!("{:.3}", s.throughput_rps),
+    );
+    row(
+        "Output token throughput (tok/s)",
+        format!("{:.1}", s.output_tps),
+    );
+    row("Goodput (req/s)", format!("{:.3}", s.goodput_rps));
+    let pct = |x: f64| format!("{:.1}", x * 100.0);
+    row("SLO attainment, joint (%)", pct(s.attainment.joint));
+    row("SLO attainment, TTFT (%)", pct(s.attainment.ttft));
+    row("SLO attainment, TPOT (%)", pct(s.attainment.tpot));
+    let stats: [(&str, Stats); 4] = [
+        ("TTFT", s.ttft_ms),
+        ("TPOT", s.tpot_ms),
+        ("ITL", s.itl_ms),
+        ("E2EL", s.e2el_ms),
+    ];
+    for (name, st) in stats {
+        row(&format!("Mean {name} (ms)"), format!("{:.1}", st.mean));
+        row(&format!("Median {name} (ms)"), format!("{:.1}", st.median));
+        row(&format!("P90 {name} (ms)"), format!("{:.1}", st.p90));
+        row(&format!("P99 {name} (ms)"), format!("{:.1}", st.p99));
+    }
+    match res.itl_per_token_ms {
+        Some(st) => {
+            row("Mean ITL per token (ms)", format!("{:.1}", st.mean));
+            row("P99 ITL per token (ms)", format!("{:.1}", st.p99));
+        }
+        None => row("ITL per token (ms)", "unknown".into()),
+    }
+    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(10) + 2;
+    let col = label.chars().count().clamp(16, 40) + 2;
+    let title = format!("{:=^w$}", " Serving Benchmark Result ", w = width + col);
+    println!("{title}");
+    println!("{:<width$}{label:>col$}", "Target");
+    for (name, v) in rows {
+        println!("{name:<width$}{v:>col$}");
+    }
+    println!(
+        "SLOs: TTFT ≤ {} ms, TPOT ≤ {} ms",
+        s.slo.ttft_ms, s.slo.tpot_ms
+    );
+    println!("{}", "=".repeat(title.chars().count()));
+    notes(run, res);
+}
+
+/// What the numbers above need said beside them.
+fn notes(run: &RemoteRun, res: &RemoteResults) {
+    if res.chunk_tokens_unknown > 0 {
+        println!(
+            "ITL is per chunk; {} requests streamed chunks of unknown token counts, so ITL \
+             per token is unknown (their token times are spread over their chunks)",
+            res.chunk_tokens_unknown
+        );
+    }
+    if res.usage_missing > 0 {
+        println!(
+            "{} requests had no usage in their stream: their output counts are chunk counts",
+            res.usage_missing
+        );
+    }
+    if run.warmup_failures > 0 {
+        println!(
+            "{} of {} warm-up requests failed",
+            run.warmup_failures, run.warmups
+        );
+    }
+    for f in res.failures.iter().take(SHOWN_ERRORS) {
+        println!("request {} failed: {}", f.id, f.error);
+    }
+    if res.failures.len() > SHOWN_ERRORS {
+        println!(
+            "... and {} more failures (--json or --csv lists them all)",
+            res.failures.len() - SHOWN_ERRORS
+        );
+    }
+}
+
+fn f(x: f64) -> String {
+    format!("{x:.6}")
+}
+
+/// A CSV cell holding free text.
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\"").replace(['\n', '\r'], " "))
+}
+
+/// `bench --csv`'s summary, requests and tokens tables (mode "remote"), and failures.csv.
+pub fn write_csv(dir: &Path, run: &RemoteRun, res: &RemoteResults) -> anyhow::Result<()> {
+    let s = &res.summary;
+    let mut summary = Csv::new(&[
+        "mode",
+        "gpus",
+        "completed",
+        "duration_s",
+        "throughput_rps",
+        "output_tps",
+        "goodput_rps",
+        "goodput_per_gpu_rps",
+        "attainment_joint",
+        "attainment_ttft",
+        "attainment_tpot",
+        "ttft_mean_ms",
+        "ttft_p99_ms",
+        "tpot_mean_ms",
+        "tpot_p99_ms",
+        "itl_p99_ms",
+        "e2el_mean_ms",
+        "preemptions",
+    ]);
+    summary.row(&[
+        "remote".into(),
+        "1".into(),
+        s.completed.to_string(),
+        f(s.duration_s),
+        f(s.throughput_rps),
+        f(s.output_tps),
+        f(s.goodput_rps),
+        f(s.goodput_per_gpu_rps),
+        f(s.attainment.joint),
+        f(s.attainment.ttft),
+        f(s.attainment.tpot),
+        f(s.ttft_ms.mean),
+        f(s.ttft_ms.p99),
+        f(s.tpot_ms.mean),
+        f(s.tpot_ms.p99),
+        f(s.itl_ms.p99),
+        f(s.e2el_ms.mean),
+        "0".into(),
+    ]);
+    let mut requests = Csv::new(&[
+        "mode",
+        "id",
+        "arrival_s",
+        "prompt_tokens",
+        "output_tokens",
+        "ttft_ms",
+        "tpot_ms",
+        "e2el_ms",
+        "sent_s",
+    ]);
+    let mut tokens = Csv::new(&["mode", "id", "index", "t_s"]);
+    // Results are in id order.
+    let sent = |id: u64| {
+        let i = run.results.binary_search_by_key(&id, |r| r.id).ok()?;
+        Some(run.results[i].sent_s)
+    };
+    for q in &res.records {
+        requests.row(&[
+            "remote".into(),
+            q.id.to_string(),
+            f(q.arrival_s),
+            q.prompt_tokens.to_string(),
+            q.output_tokens.to_string(),
+            f(q.ttft_ms),
+            f(q.tpot_ms),
+            f(q.e2el_ms),
+            f(sent(q.id).unwrap_or(q.arrival_s)),
+        ]);
+        for (i, t) in q.token_times_s.iter().enumerate() {
+            tokens.row(&["remote".into(), q.id.to_string(), i.to_string(), f(*t)]);
+        }
+    }
+    let mut failures = Csv::new(&["id", "scheduled_s", "error"]);
+    for x in &res.failures {
+        failures.row(&[x.id.to_string(), f(x.scheduled_s), quoted(&x.error)]);
+    }
+    summary.write(dir, "summary.csv")?;
+    requests.write(dir, "requests.csv")?;
+    tokens.write(dir, "tokens.csv")?;
+    failures.write(dir, "failures.csv")
+}
