@@ -85,10 +85,13 @@ fn expected_text(prompt: &[u32], n: usize, seed: u64) -> String {
     )
     .expect("generate");
     let mut s = TokenStream::new();
-    out.output_ids
+    let mut text: String = out
+        .output_ids
         .iter()
         .filter_map(|&id| s.push(&m.tokenizer, id).expect("decode"))
-        .collect()
+        .collect();
+    text += &s.flush(&m.tokenizer).expect("flush");
+    text
 }
 
 /// Streams one completion; returns the text and the usage's completion tokens.
@@ -332,4 +335,56 @@ fn a_full_server_answers_429() {
         assert_eq!(v["error"]["type"], "rate_limit_error");
         drop(held);
     });
+}
+
+#[test]
+fn bench_target_against_serve_gets_every_request() {
+    let s = server(&["--mode", "chunked"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("r.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_goodput-lab"))
+        .args([
+            "bench",
+            "--target",
+            &s.base,
+            "--num-requests",
+            "40",
+            "--request-rate",
+            "200",
+        ])
+        .args([
+            "--prompt-len",
+            "uniform:8-40",
+            "--output-len",
+            "uniform:2-12",
+            "--seed",
+            "7",
+        ])
+        .args(["--max-concurrency", "8", "--tokenizer", "tiny"])
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .expect("bench");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["completed"], 40, "{v}");
+    assert_eq!(v["failed"], 0);
+    // Exact lengths: the prompts were built with the server's tokenizer, outputs with ignore_eos.
+    let (ins, outs) = (
+        v["input_lens"].as_array().unwrap(),
+        v["output_lens"].as_array().unwrap(),
+    );
+    assert!(
+        ins.iter().all(|n| (8..=40).contains(&n.as_u64().unwrap())),
+        "{ins:?}"
+    );
+    assert!(
+        outs.iter().all(|n| (2..=12).contains(&n.as_u64().unwrap())),
+        "{outs:?}"
+    );
+    assert!(v["mean_ttft_ms"].as_f64().unwrap() > 0.0);
 }

@@ -343,6 +343,15 @@ impl TokenStream {
         self.read = self.ids.len();
         Ok(Some(piece))
     }
+
+    /// The end of a stream: the ids still held back (an incomplete character that nothing
+    /// will complete now), decoded lossily.
+    pub fn flush(&mut self, tokenizer: &Tokenizer) -> Result<String> {
+        let before = tokenizer.decode(&self.ids[self.prefix..self.read])?;
+        let now = tokenizer.decode(&self.ids[self.prefix..])?;
+        self.read = self.ids.len();
+        Ok(now.get(before.len()..).unwrap_or_default().to_string())
+    }
 }
 
 fn as_str<'a>(v: &'a Value, key: &str) -> Result<&'a str> {

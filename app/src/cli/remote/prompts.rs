@@ -78,46 +78,57 @@ fn with_words(head: &str, start: usize, k: usize) -> String {
 }
 
 /// Text of `target` tokens that starts with `head`, and its actual count: `target` exactly
-/// when the counter can hit it, else the closest it found.
+/// when the counter can hit it, else the closest it found from below. Whole words first (how
+/// many tokens a word takes is measured, not assumed: a byte tokenizer spends ~5 on one),
+/// then short endings that add one token each.
 pub fn fill(counter: &TokenCounter, head: &str, start: usize, target: usize) -> (String, usize) {
     let head_n = counter.count(head);
     if head_n >= target {
         return (head.to_string(), head_n);
     }
-    let mut k = target - head_n;
-    let mut best = (with_words(head, start, k), usize::MAX);
-    let mut seen = Vec::new();
-    // Words are about one token each: a few corrections of the word count settle it.
-    for _ in 0..12 {
-        let text = with_words(head, start, k);
-        let n = counter.count(&text);
-        if n.abs_diff(target) < best.1.abs_diff(target) || best.1 == usize::MAX {
-            best = (text.clone(), n);
-        }
-        if n == target || seen.contains(&k) {
+    let room = target - head_n;
+    let probe = counter
+        .count(&with_words(head, start, 16))
+        .saturating_sub(head_n)
+        .max(1);
+    let mut k = room * 16 / probe;
+    let mut n = counter.count(&with_words(head, start, k));
+    // Too long: shrink in proportion (at least one word per try) until it fits.
+    while n > target && k > 0 {
+        let scaled = k * room / (n - head_n).max(1);
+        k = scaled.min(k - 1);
+        n = counter.count(&with_words(head, start, k));
+    }
+    // Room left: add words while they fit.
+    loop {
+        let more = counter.count(&with_words(head, start, k + 1));
+        if more > target {
             break;
         }
-        seen.push(k);
-        k = if n < target {
-            k + (target - n)
-        } else {
-            k.saturating_sub(n - target)
-        };
+        k += 1;
+        n = more;
     }
-    if best.1 != target {
-        // Landed beside the target: a shorter text plus a one-token ending may hit it.
-        for k2 in [k.saturating_sub(1), k] {
-            let base = with_words(head, start, k2);
-            for nudge in NUDGES {
-                let text = format!("{base}{nudge}");
-                let n = counter.count(&text);
-                if n == target {
-                    return (text, n);
-                }
+    let mut text = with_words(head, start, k);
+    // The last few tokens: an ending that adds exactly one, then any that still fits.
+    while n < target {
+        let next = NUDGES
+            .iter()
+            .map(|e| (format!("{text}{e}"), *e))
+            .map(|(t, _)| {
+                let c = counter.count(&t);
+                (t, c)
+            })
+            .filter(|(_, c)| *c > n && *c <= target)
+            .min_by_key(|(_, c)| *c);
+        match next {
+            Some((t, c)) => {
+                text = t;
+                n = c;
             }
+            None => break,
         }
     }
-    best
+    (text, n)
 }
 
 /// Builds the prompts of a run: the shared head (if any) then a unique `Request N:` head.

@@ -32,6 +32,10 @@ pub struct ServeCmdArgs {
     /// Requests held at once (running and queued); beyond it a request gets 429.
     #[arg(long, default_value_t = 1024)]
     pub max_queued: usize,
+    /// Append each finished request's engine-side record (TTFT, token times, …) to this
+    /// JSONL file: set beside a client's own figures it shows what the HTTP layer adds.
+    #[arg(long)]
+    pub request_log: Option<std::path::PathBuf>,
     /// Model, device and scheduler flags (workload and SLO flags have no effect here).
     #[command(flatten)]
     pub engine: ServeArgs,
@@ -51,7 +55,17 @@ pub fn run(a: ServeCmdArgs) -> anyhow::Result<()> {
         .served_model_name
         .clone()
         .unwrap_or_else(|| p.model_name.clone());
-    let metrics = Arc::new(prom::Metrics::new(&model));
+    let log = match &a.request_log {
+        Some(path) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| anyhow::anyhow!("--request-log {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    let metrics = Arc::new(prom::Metrics::new(&model, log));
     let handle = engine::serve::live::spawn_serving(inputs)?;
     let link = link::Link::new(
         handle,

@@ -1,6 +1,6 @@
 //! `GET /metrics` in Prometheus' text format under vLLM's metric names, so dashboards and
-//! scrapers made for vLLM read `goodput-lab serve` unchanged. Bucket bounds follow vLLM v1's
-//! (vllm/v1/metrics/loggers.py); the latencies are the engine's own per-request records.
+//! scrapers made for vLLM read `goodput-lab serve` unchanged. Bucket bounds are in the range
+//! of vLLM's; the latencies are the engine's own per-request records.
 use engine::serve::metrics::RequestRecord;
 use std::fmt::Write;
 use std::sync::Mutex;
@@ -72,11 +72,14 @@ struct State {
 pub struct Metrics {
     model: String,
     state: Mutex<State>,
+    /// `serve --request-log`: one JSON line per finished request.
+    log: Option<Mutex<std::fs::File>>,
 }
 
 impl Metrics {
-    pub fn new(model: &str) -> Self {
+    pub fn new(model: &str, log: Option<std::fs::File>) -> Self {
         Metrics {
+            log: log.map(Mutex::new),
             model: model.replace(['"', '\\', '\n'], "_"),
             state: Mutex::new(State {
                 ttft: Histogram::new(TTFT_BUCKETS),
@@ -96,6 +99,13 @@ impl Metrics {
     }
 
     pub fn finished(&self, r: &RequestRecord) {
+        if let (Some(f), Ok(line)) = (&self.log, serde_json::to_string(r)) {
+            use std::io::Write as _;
+            let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
+            if let Err(e) = writeln!(f, "{line}") {
+                eprintln!("--request-log: {e}");
+            }
+        }
         self.with(|s| {
             s.ttft.observe(r.ttft_ms / 1e3);
             for &g in &r.itl_ms {

@@ -89,9 +89,15 @@ impl Gen {
         std::mem::replace(&mut self.held, rest)
     }
 
-    /// The request ran to its token limit: what is still held is sent.
+    /// The request ran to its token limit: what is still held is sent, an unfinished
+    /// character included (lossily: nothing will complete it now).
     pub fn end(&mut self) -> String {
-        self.finish.get_or_insert("length");
+        if self.finish.is_none() {
+            self.finish = Some("length");
+            if let Ok(rest) = self.stream.flush(&self.tokenizer) {
+                self.held.push_str(&rest);
+            }
+        }
         std::mem::take(&mut self.held)
     }
 
