@@ -33,6 +33,7 @@ fn request(prompt: Vec<u32>, n: usize, seed: u64) -> Injection {
             seed,
         }),
         stop_at_eos: Some(false),
+        arrived: None,
     }
 }
 
@@ -62,9 +63,15 @@ fn injected_requests_match_generate_and_aborts_free_their_blocks() {
             .collect();
         assert_eq!(ids, vec![0, 1, 2]);
         let long = h.control.inject(request(vec![9; 30], 400, 1));
+        // Arrived 80 ms before the loop saw it (a server stamps the HTTP arrival): its latency
+        // counts from then.
+        let early = h.control.inject(Injection {
+            arrived: Some(std::time::Instant::now() - Duration::from_millis(80)),
+            ..request(vec![4; 6], 2, 9)
+        });
         let mut tokens: HashMap<u64, Vec<u32>> = HashMap::new();
         let (mut finished, mut aborted, mut idle) = (0, false, false);
-        while !(finished == 3 && aborted && idle) {
+        while !(finished == 4 && aborted && idle) {
             let ev = h
                 .events
                 .recv_timeout(Duration::from_secs(60))
@@ -78,6 +85,9 @@ fn injected_requests_match_generate_and_aborts_free_their_blocks() {
                 }
                 Event::Finished(r) => {
                     assert_ne!(r.id, long, "{mode:?}: the aborted request finished");
+                    if r.id == early {
+                        assert!(r.ttft_ms >= 80.0, "{mode:?}: TTFT {} ms", r.ttft_ms);
+                    }
                     finished += 1;
                 }
                 Event::Aborted { req, .. } => {
@@ -89,7 +99,7 @@ fn injected_requests_match_generate_and_aborts_free_their_blocks() {
                     waiting,
                     kv_blocks,
                     ..
-                } => idle = aborted && finished == 3 && running + waiting + kv_blocks == 0,
+                } => idle = aborted && finished == 4 && running + waiting + kv_blocks == 0,
                 _ => {}
             }
         }
@@ -115,7 +125,7 @@ fn injected_requests_match_generate_and_aborts_free_their_blocks() {
         h.cancel();
         let report = h.join().expect("join");
         assert!(report.cancelled);
-        assert_eq!(report.requests.len(), 3);
+        assert_eq!(report.requests.len(), 4);
     }
 }
 

@@ -28,6 +28,9 @@ pub struct Injection {
     pub sampling: Option<SamplingParams>,
     /// Whether an end-of-sequence token ends it early; `None`: the run's setting.
     pub stop_at_eos: Option<bool>,
+    /// When it really arrived (a server's HTTP request): on the wall clock its latency counts
+    /// from then, including any wait for the engine's step in progress to end.
+    pub arrived: Option<std::time::Instant>,
 }
 
 impl Injection {

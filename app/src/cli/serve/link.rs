@@ -28,6 +28,8 @@ pub struct Submission {
     pub max_tokens: usize,
     pub sampling: SamplingParams,
     pub stop_at_eos: bool,
+    /// When the HTTP request came in: the engine counts its latency from then.
+    pub arrived: std::time::Instant,
 }
 
 /// Where each request's tokens go; `None` once the engine stopped (no route will be served).
@@ -155,6 +157,7 @@ impl Link {
             prompt: Some(s.prompt),
             sampling: Some(s.sampling),
             stop_at_eos: Some(s.stop_at_eos),
+            arrived: Some(s.arrived),
         });
         routes.insert(id, tx);
         Ok(Ticket {

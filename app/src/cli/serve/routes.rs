@@ -103,7 +103,12 @@ fn prompt_ids(st: &AppState, req: &GenRequest, api: Api) -> Result<Vec<u32>, Api
 }
 
 /// Checks the request and hands it to the engine.
-fn start(st: &AppState, req: &GenRequest, api: Api) -> Result<(Ticket, Gen), ApiError> {
+fn start(
+    st: &AppState,
+    req: &GenRequest,
+    api: Api,
+    arrived: std::time::Instant,
+) -> Result<(Ticket, Gen), ApiError> {
     if let Some(m) = req.model.as_deref().filter(|m| *m != st.model) {
         return Err(ApiError {
             param: Some("model"),
@@ -149,6 +154,7 @@ fn start(st: &AppState, req: &GenRequest, api: Api) -> Result<(Ticket, Gen), Api
         max_tokens,
         sampling,
         stop_at_eos: !req.ignore_eos,
+        arrived,
     })?;
     let gen = Gen::new(
         api,
@@ -174,11 +180,12 @@ fn fresh_seed() -> u64 {
 }
 
 async fn generate(st: Arc<AppState>, body: &[u8], api: Api) -> Response {
+    let arrived = std::time::Instant::now();
     let req = match GenRequest::parse(body) {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    let (ticket, gen) = match start(&st, &req, api) {
+    let (ticket, gen) = match start(&st, &req, api, arrived) {
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };

@@ -32,9 +32,17 @@ impl Sim<'_> {
                     .map(|i| (17 + (i * 7919 + id as usize) % span) as u32)
                     .collect()
             });
+            // A request that arrived while a step ran is stamped with its real arrival (its
+            // latency includes the wait) but enters the loop now: time never runs backwards.
+            let arrival_s = match (self.wall(), inj.arrived) {
+                (true, Some(t)) => (t.saturating_duration_since(self.origin).as_secs_f64()
+                    - self.paused.as_secs_f64())
+                .clamp(0.0, now),
+                _ => now,
+            };
             let spec = RequestSpec {
                 id,
-                arrival_s: now,
+                arrival_s,
                 prompt,
                 output_tokens: inj.output_tokens.max(1),
             };
