@@ -27,3 +27,13 @@ echo screenshots/lesson.png
 xvfb-run -a -s "-screen 0 1600x1000x24" "$bin" gui --presenter \
   --screenshot screenshots/presenter.png --after-secs 150 --size 1600x1000
 echo screenshots/presenter.png
+# The window as a live server's viewer: bench --target sends requests to its port meanwhile.
+live=$(mktemp --suffix=.ron)
+printf '(model: "smollm2-135m", synthetic: true, threads: Some(2), modes: [chunked], gpus: 2)\n' > "$live"
+xvfb-run -a -s "-screen 0 1600x1000x24" "$bin" gui --experiment "$live" --serve 8950 \
+  --screenshot screenshots/live-server.png --after-secs 40 --size 1600x1000 &
+sleep 8
+"$bin" bench --target http://127.0.0.1:8950 --num-requests 80 --request-rate 3 \
+  --prompt-len uniform:32-256 --output-len uniform:8-48 --tokenizer tiny >/dev/null 2>&1 || true
+wait
+echo screenshots/live-server.png

@@ -116,6 +116,21 @@ impl Workbench {
             .unwrap_or_else(first_launch)
     }
 
+    /// Serves the experiment's model and first mode over HTTP from inside the window; the
+    /// store fills with the requests clients send.
+    pub fn start_server(&mut self, port: u16) {
+        self.error = None;
+        self.selected = None;
+        if let Err(e) = self.experiment.check() {
+            self.error = Some(e.to_string());
+            return;
+        }
+        self.worker.reset();
+        let w = &mut self.worker;
+        w.live.start(&self.experiment, port, &mut w.store);
+        w.status = Status::Running;
+    }
+
     pub fn start(&mut self) {
         self.error = None;
         self.selected = None;
@@ -164,7 +179,11 @@ impl Workbench {
             let total = s.total_requests * s.modes.len();
             let text = match &self.worker.status {
                 Status::Idle => "idle".to_string(),
-                Status::Running => format!("running: {finished}/{total} requests"),
+                Status::Running => match self.worker.live.address() {
+                    Some(a) => format!("serving at {a}: {finished} requests finished"),
+                    None if self.worker.live.is_on() => "starting the server…".to_string(),
+                    None => format!("running: {finished}/{total} requests"),
+                },
                 Status::Paused => format!("paused at {finished}/{total}"),
                 Status::Done => format!("done: {finished} requests"),
                 Status::Failed(e) => format!("failed: {e}"),

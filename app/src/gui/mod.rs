@@ -55,6 +55,10 @@ pub struct GuiArgs {
     /// Open in presenter mode (big type, live token stream, inject a long prompt).
     #[arg(long)]
     pub presenter: bool,
+    /// Serve the experiment's model and first mode on this port (OpenAI API) and show the
+    /// requests any client sends, as they come (0: any free port; the address is shown).
+    #[arg(long)]
+    pub serve: Option<u16>,
 }
 
 impl GuiArgs {
@@ -123,6 +127,7 @@ pub fn run(a: GuiArgs) -> anyhow::Result<()> {
     let (lesson, lesson_step, presenter) = (a.lesson, a.lesson_step, a.presenter);
     let screenshot = a.screenshot.clone();
     let bench_frames = a.bench_frames;
+    let serve = a.serve;
     let after = Duration::from_secs_f64(a.after_secs.max(0.0));
     let result = std::sync::Arc::new(std::sync::Mutex::new(None));
     let shot_result = result.clone();
@@ -162,6 +167,8 @@ pub fn run(a: GuiArgs) -> anyhow::Result<()> {
                 });
                 if let Some(n) = lesson {
                     lesson_state::open(&mut wb, n - 1, lesson_step.map(|s| s.saturating_sub(1)));
+                } else if let Some(port) = serve {
+                    wb.start_server(port);
                 } else if wb.presenter.is_some() {
                 } else if view == View::Interference {
                     wb.start_interference();
@@ -173,6 +180,8 @@ pub fn run(a: GuiArgs) -> anyhow::Result<()> {
                 }
             } else if let Some(n) = lesson {
                 lesson_state::open(&mut wb, n - 1, lesson_step.map(|s| s.saturating_sub(1)));
+            } else if let Some(port) = serve {
+                wb.start_server(port);
             } else if wb.presenter.is_none() {
                 wb.start();
             }

@@ -1,6 +1,7 @@
 //! The engine jobs the window started, each behind its `RunHandle`. Every frame the UI drains
 //! their events within a time budget into the store; nothing here blocks on the engine.
 //! Starting a run cancels the previous one, which finishes on its own thread.
+pub mod live;
 pub mod run_info;
 
 use super::experiment_bar::weights::Weights;
@@ -55,6 +56,8 @@ pub struct Worker {
     /// Fetching a card's real weights.
     pub weights: Weights,
     pub exports: Exports,
+    /// A live server started from the window (`gui --serve PORT`): its requests fill the store.
+    pub live: live::Live,
 }
 
 impl Default for Worker {
@@ -70,6 +73,7 @@ impl Default for Worker {
             info: None,
             weights: Weights::default(),
             exports: Exports::default(),
+            live: live::Live::default(),
         }
     }
 }
@@ -127,6 +131,7 @@ impl Worker {
     }
 
     fn cancel(&mut self) {
+        self.live.stop();
         if let Some(h) = self.run.take() {
             h.cancel();
             h.resume();
@@ -171,6 +176,7 @@ impl Worker {
 
     pub fn is_busy(&self) -> bool {
         self.run.is_some()
+            || self.live.is_on()
             || self.sweep.handle.is_some()
             || self.interference.handle.is_some()
             || self.weights.job.is_some()
@@ -197,6 +203,9 @@ impl Worker {
                     }
                 }
             }
+        }
+        if let Some(status) = self.live.drain(&mut self.store, t0, budget) {
+            self.status = status;
         }
         self.retiring.retain(|h| !h.is_finished());
         self.drain_sweep();

@@ -59,6 +59,7 @@ impl Link {
         max_context: usize,
         max_in_flight: usize,
         metrics: Arc<Metrics>,
+        tap: Option<crossbeam_channel::Sender<engine::serve::events::RunEvent>>,
     ) -> Arc<Link> {
         let routes: Routes = Arc::new(Mutex::new(Some(HashMap::new())));
         let in_flight = Arc::new(AtomicUsize::new(0));
@@ -74,7 +75,7 @@ impl Link {
         let dispatcher = std::thread::Builder::new()
             .name("serve-dispatch".into())
             .spawn(move || {
-                dispatch(events, r, f, m);
+                dispatch(events, r, f, m, tap);
                 // The engine's loop ends only when cancelled: anything else is its error.
                 if let Some(h) = lock(&h).take() {
                     match h.join() {
@@ -213,8 +214,13 @@ fn dispatch(
     routes: Routes,
     in_flight: Arc<AtomicUsize>,
     metrics: Arc<Metrics>,
+    tap: Option<crossbeam_channel::Sender<engine::serve::events::RunEvent>>,
 ) {
     for ev in events {
+        // A viewer (the workbench) sees every event; one that went away costs nothing.
+        if let Some(t) = &tap {
+            let _ = t.send(ev.clone());
+        }
         match ev.event {
             Event::Token { req, token, .. } => {
                 if let Some(tx) = lock(&routes).as_ref().and_then(|r| r.get(&req)) {
