@@ -2,7 +2,7 @@
 //! (one column per mode), and CSV tables for spreadsheets.
 use super::output::Csv;
 use engine::serve::cluster::RunReport;
-use engine::serve::metrics::{Breakdown, Stats};
+use engine::serve::metrics::{Breakdown, Stats, Summary};
 use std::path::Path;
 
 fn gpus_label(r: &RunReport) -> String {
@@ -120,27 +120,54 @@ fn f(x: f64) -> String {
     format!("{x:.6}")
 }
 
+/// The columns of `summary.csv` (`bench --csv`, the window's export, `bench --target --csv`).
+pub const SUMMARY_COLUMNS: &[&str] = &[
+    "mode",
+    "gpus",
+    "completed",
+    "duration_s",
+    "throughput_rps",
+    "output_tps",
+    "goodput_rps",
+    "goodput_per_gpu_rps",
+    "attainment_joint",
+    "attainment_ttft",
+    "attainment_tpot",
+    "ttft_mean_ms",
+    "ttft_p99_ms",
+    "tpot_mean_ms",
+    "tpot_p99_ms",
+    "itl_p99_ms",
+    "e2el_mean_ms",
+    "preemptions",
+];
+
+/// One mode's row of `summary.csv`.
+pub fn summary_row(mode: &str, gpus: usize, s: &Summary) -> Vec<String> {
+    vec![
+        mode.to_string(),
+        gpus.to_string(),
+        s.completed.to_string(),
+        f(s.duration_s),
+        f(s.throughput_rps),
+        f(s.output_tps),
+        f(s.goodput_rps),
+        f(s.goodput_per_gpu_rps),
+        f(s.attainment.joint),
+        f(s.attainment.ttft),
+        f(s.attainment.tpot),
+        f(s.ttft_ms.mean),
+        f(s.ttft_ms.p99),
+        f(s.tpot_ms.mean),
+        f(s.tpot_ms.p99),
+        f(s.itl_ms.p99),
+        f(s.e2el_ms.mean),
+        s.preemptions.to_string(),
+    ]
+}
+
 pub fn write_csv(dir: &Path, reports: &[RunReport]) -> anyhow::Result<()> {
-    let mut summary = Csv::new(&[
-        "mode",
-        "gpus",
-        "completed",
-        "duration_s",
-        "throughput_rps",
-        "output_tps",
-        "goodput_rps",
-        "goodput_per_gpu_rps",
-        "attainment_joint",
-        "attainment_ttft",
-        "attainment_tpot",
-        "ttft_mean_ms",
-        "ttft_p99_ms",
-        "tpot_mean_ms",
-        "tpot_p99_ms",
-        "itl_p99_ms",
-        "e2el_mean_ms",
-        "preemptions",
-    ]);
+    let mut summary = Csv::new(SUMMARY_COLUMNS);
     let mut requests = Csv::new(&[
         "mode",
         "id",
@@ -172,26 +199,7 @@ pub fn write_csv(dir: &Path, reports: &[RunReport]) -> anyhow::Result<()> {
     for r in reports {
         let m = r.mode.name().to_string();
         let s = &r.summary;
-        summary.row(&[
-            m.clone(),
-            r.gpus.to_string(),
-            s.completed.to_string(),
-            f(s.duration_s),
-            f(s.throughput_rps),
-            f(s.output_tps),
-            f(s.goodput_rps),
-            f(s.goodput_per_gpu_rps),
-            f(s.attainment.joint),
-            f(s.attainment.ttft),
-            f(s.attainment.tpot),
-            f(s.ttft_ms.mean),
-            f(s.ttft_ms.p99),
-            f(s.tpot_ms.mean),
-            f(s.tpot_ms.p99),
-            f(s.itl_ms.p99),
-            f(s.e2el_ms.mean),
-            s.preemptions.to_string(),
-        ]);
+        summary.row(&summary_row(&m, r.gpus, s));
         for q in &r.requests {
             let b = q.breakdown_ms;
             requests.row(&[

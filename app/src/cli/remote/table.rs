@@ -116,46 +116,8 @@ fn quoted(s: &str) -> String {
 /// `bench --csv`'s summary, requests and tokens tables (mode "remote"), and failures.csv.
 pub fn write_csv(dir: &Path, run: &RemoteRun, res: &RemoteResults) -> anyhow::Result<()> {
     let s = &res.summary;
-    let mut summary = Csv::new(&[
-        "mode",
-        "gpus",
-        "completed",
-        "duration_s",
-        "throughput_rps",
-        "output_tps",
-        "goodput_rps",
-        "goodput_per_gpu_rps",
-        "attainment_joint",
-        "attainment_ttft",
-        "attainment_tpot",
-        "ttft_mean_ms",
-        "ttft_p99_ms",
-        "tpot_mean_ms",
-        "tpot_p99_ms",
-        "itl_p99_ms",
-        "e2el_mean_ms",
-        "preemptions",
-    ]);
-    summary.row(&[
-        "remote".into(),
-        "1".into(),
-        s.completed.to_string(),
-        f(s.duration_s),
-        f(s.throughput_rps),
-        f(s.output_tps),
-        f(s.goodput_rps),
-        f(s.goodput_per_gpu_rps),
-        f(s.attainment.joint),
-        f(s.attainment.ttft),
-        f(s.attainment.tpot),
-        f(s.ttft_ms.mean),
-        f(s.ttft_ms.p99),
-        f(s.tpot_ms.mean),
-        f(s.tpot_ms.p99),
-        f(s.itl_ms.p99),
-        f(s.e2el_ms.mean),
-        "0".into(),
-    ]);
+    let mut summary = Csv::new(crate::cli::report::SUMMARY_COLUMNS);
+    summary.row(&crate::cli::report::summary_row("remote", 1, s));
     let mut requests = Csv::new(&[
         "mode",
         "id",
