@@ -2,7 +2,7 @@
 //! (one column per mode), and CSV tables for spreadsheets.
 use super::output::Csv;
 use engine::serve::cluster::RunReport;
-use engine::serve::metrics::{Breakdown, Stats, Summary};
+use engine::serve::metrics::{Breakdown, RequestRecord, Stats, Summary};
 use std::path::Path;
 
 fn gpus_label(r: &RunReport) -> String {
@@ -116,7 +116,8 @@ pub fn print_table(reports: &[RunReport]) {
     println!("{}", "=".repeat(title.chars().count()));
 }
 
-fn f(x: f64) -> String {
+/// A number as every CSV table writes it.
+pub fn f(x: f64) -> String {
     format!("{x:.6}")
 }
 
@@ -141,6 +142,42 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "e2el_mean_ms",
     "preemptions",
 ];
+
+/// The columns `requests.csv` starts with (`bench` and `bench --target` add their own after).
+pub const REQUEST_COLUMNS: &[&str] = &[
+    "mode",
+    "id",
+    "arrival_s",
+    "prompt_tokens",
+    "output_tokens",
+    "ttft_ms",
+    "tpot_ms",
+    "e2el_ms",
+];
+
+/// A request's cells under `REQUEST_COLUMNS`.
+pub fn request_cells(mode: &str, q: &RequestRecord) -> Vec<String> {
+    vec![
+        mode.to_string(),
+        q.id.to_string(),
+        f(q.arrival_s),
+        q.prompt_tokens.to_string(),
+        q.output_tokens.to_string(),
+        f(q.ttft_ms),
+        f(q.tpot_ms),
+        f(q.e2el_ms),
+    ]
+}
+
+/// The columns of `tokens.csv`.
+pub const TOKEN_COLUMNS: &[&str] = &["mode", "id", "index", "t_s"];
+
+/// `tokens.csv`'s rows for `q`: one per generated token.
+pub fn token_rows(tokens: &mut Csv, mode: &str, q: &RequestRecord) {
+    for (i, t) in q.token_times_s.iter().enumerate() {
+        tokens.row(&[mode.to_string(), q.id.to_string(), i.to_string(), f(*t)]);
+    }
+}
 
 /// One mode's row of `summary.csv`.
 pub fn summary_row(mode: &str, gpus: usize, s: &Summary) -> Vec<String> {
@@ -168,23 +205,16 @@ pub fn summary_row(mode: &str, gpus: usize, s: &Summary) -> Vec<String> {
 
 pub fn write_csv(dir: &Path, reports: &[RunReport]) -> anyhow::Result<()> {
     let mut summary = Csv::new(SUMMARY_COLUMNS);
-    let mut requests = Csv::new(&[
-        "mode",
-        "id",
-        "arrival_s",
-        "prompt_tokens",
-        "output_tokens",
-        "ttft_ms",
-        "tpot_ms",
-        "e2el_ms",
+    let breakdown = [
         "prefill_queue_ms",
         "prefill_exec_ms",
         "kv_transfer_ms",
         "decode_queue_ms",
         "decode_exec_ms",
         "preemptions",
-    ]);
-    let mut tokens = Csv::new(&["mode", "id", "index", "t_s"]);
+    ];
+    let mut requests = Csv::new(&[REQUEST_COLUMNS, &breakdown].concat());
+    let mut tokens = Csv::new(TOKEN_COLUMNS);
     let mut steps = Csv::new(&[
         "mode",
         "instance",
@@ -202,15 +232,8 @@ pub fn write_csv(dir: &Path, reports: &[RunReport]) -> anyhow::Result<()> {
         summary.row(&summary_row(&m, r.gpus, s));
         for q in &r.requests {
             let b = q.breakdown_ms;
-            requests.row(&[
-                m.clone(),
-                q.id.to_string(),
-                f(q.arrival_s),
-                q.prompt_tokens.to_string(),
-                q.output_tokens.to_string(),
-                f(q.ttft_ms),
-                f(q.tpot_ms),
-                f(q.e2el_ms),
+            let mut row = request_cells(&m, q);
+            row.extend([
                 f(b.prefill_queue),
                 f(b.prefill_exec),
                 f(b.kv_transfer),
@@ -218,9 +241,8 @@ pub fn write_csv(dir: &Path, reports: &[RunReport]) -> anyhow::Result<()> {
                 f(b.decode_exec),
                 q.preemptions.to_string(),
             ]);
-            for (i, t) in q.token_times_s.iter().enumerate() {
-                tokens.row(&[m.clone(), q.id.to_string(), i.to_string(), f(*t)]);
-            }
+            requests.row(&row);
+            token_rows(&mut tokens, &m, q);
         }
         for st in &r.steps {
             steps.row(&[

@@ -4,6 +4,7 @@
 use super::records::RemoteResults;
 use super::run::RemoteRun;
 use crate::cli::output::Csv;
+use crate::cli::report::{f, request_cells, token_rows, REQUEST_COLUMNS, TOKEN_COLUMNS};
 use engine::serve::metrics::Stats;
 use std::path::Path;
 
@@ -104,10 +105,6 @@ fn notes(run: &RemoteRun, res: &RemoteResults) {
     }
 }
 
-fn f(x: f64) -> String {
-    format!("{x:.6}")
-}
-
 /// A CSV cell holding free text.
 fn quoted(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\"").replace(['\n', '\r'], " "))
@@ -118,38 +115,18 @@ pub fn write_csv(dir: &Path, run: &RemoteRun, res: &RemoteResults) -> anyhow::Re
     let s = &res.summary;
     let mut summary = Csv::new(crate::cli::report::SUMMARY_COLUMNS);
     summary.row(&crate::cli::report::summary_row("remote", 1, s));
-    let mut requests = Csv::new(&[
-        "mode",
-        "id",
-        "arrival_s",
-        "prompt_tokens",
-        "output_tokens",
-        "ttft_ms",
-        "tpot_ms",
-        "e2el_ms",
-        "sent_s",
-    ]);
-    let mut tokens = Csv::new(&["mode", "id", "index", "t_s"]);
+    let mut requests = Csv::new(&[REQUEST_COLUMNS, &["sent_s"]].concat());
+    let mut tokens = Csv::new(TOKEN_COLUMNS);
     // Results are in id order.
     let sent = |id: u64| {
         let i = run.results.binary_search_by_key(&id, |r| r.id).ok()?;
         Some(run.results[i].sent_s)
     };
     for q in &res.records {
-        requests.row(&[
-            "remote".into(),
-            q.id.to_string(),
-            f(q.arrival_s),
-            q.prompt_tokens.to_string(),
-            q.output_tokens.to_string(),
-            f(q.ttft_ms),
-            f(q.tpot_ms),
-            f(q.e2el_ms),
-            f(sent(q.id).unwrap_or(q.arrival_s)),
-        ]);
-        for (i, t) in q.token_times_s.iter().enumerate() {
-            tokens.row(&["remote".into(), q.id.to_string(), i.to_string(), f(*t)]);
-        }
+        let mut row = request_cells("remote", q);
+        row.push(f(sent(q.id).unwrap_or(q.arrival_s)));
+        requests.row(&row);
+        token_rows(&mut tokens, "remote", q);
     }
     let mut failures = Csv::new(&["id", "scheduled_s", "error"]);
     for x in &res.failures {
