@@ -93,6 +93,6 @@ fn an_injected_prompt_arrives_in_a_running_run() {
         let injected = &r.requests[6];
         assert_eq!((injected.prompt_tokens, injected.output_tokens), (300, 3));
         assert!(r.steps.iter().any(|s| s.prefill_tokens >= 300));
-        assert!(control.take_injections().is_empty());
+        assert!(control.take_inbox().0.is_empty());
     }
 }

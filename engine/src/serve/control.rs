@@ -134,14 +134,6 @@ impl RunControl {
         })
     }
 
-    /// The injections not yet taken, without their ids.
-    pub fn take_injections(&self) -> Vec<Injection> {
-        self.with_inbox(|b| std::mem::take(&mut b.injected))
-            .into_iter()
-            .map(|(_, i)| i)
-            .collect()
-    }
-
     /// Blocks until something is injected or aborted, the run is cancelled, or `timeout`.
     pub fn wait_for_inbox(&self, timeout: Duration) {
         let g = self.inbox.0.lock().unwrap_or_else(|p| p.into_inner());

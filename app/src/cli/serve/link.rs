@@ -2,6 +2,7 @@
 //! thread): a submission injects the request and registers where its tokens go; one
 //! dispatcher thread routes the engine's events to the requests' channels and feeds the
 //! metrics. A handler that goes away (client disconnected) aborts its request on drop.
+use super::lock;
 use super::openai::ApiError;
 use super::prom::Metrics;
 use axum::http::StatusCode;
@@ -48,10 +49,6 @@ pub struct Link {
     dispatcher: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl Link {
     pub fn new(
         handle: RunHandle<RunReport>,
@@ -60,7 +57,7 @@ impl Link {
         max_in_flight: usize,
         metrics: Arc<Metrics>,
         tap: Option<crossbeam_channel::Sender<engine::serve::events::RunEvent>>,
-    ) -> Arc<Link> {
+    ) -> std::io::Result<Arc<Link>> {
         let routes: Routes = Arc::new(Mutex::new(Some(HashMap::new())));
         let in_flight = Arc::new(AtomicUsize::new(0));
         let events = handle.events.clone();
@@ -84,8 +81,8 @@ impl Link {
                     }
                 }
             })
-            .ok();
-        Arc::new(Link {
+            .inspect_err(|_| control.cancel())?;
+        Ok(Arc::new(Link {
             control,
             routes,
             config,
@@ -94,8 +91,8 @@ impl Link {
             max_in_flight,
             metrics,
             handle,
-            dispatcher: Mutex::new(dispatcher),
-        })
+            dispatcher: Mutex::new(Some(dispatcher)),
+        }))
     }
 
     /// Checks the request against the context and the instances' KV caches, then hands it

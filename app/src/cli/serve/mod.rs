@@ -42,6 +42,11 @@ pub struct ServeCmdArgs {
     pub engine: ServeArgs,
 }
 
+/// A lock that a panicked holder did not spoil: the data behind it stays usable.
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// How the server listens and bounds its work (the flags beside the engine's).
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -94,6 +99,15 @@ pub fn start(
         None => None,
     };
     let metrics = Arc::new(prom::Metrics::new(&model, log));
+    // Listening first: a port in use fails here, before an engine thread exists to leak.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let addr = format!("{}:{}", o.host, o.port);
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(&addr))
+        .map_err(|e| anyhow::anyhow!("--host/--port {addr}: {e}"))?;
+    let local = listener.local_addr()?;
     let handle = engine::serve::live::spawn_serving(inputs)?;
     let max_context = p.spec.max_context;
     let link = link::Link::new(
@@ -103,7 +117,7 @@ pub fn start(
         o.max_queued.max(1),
         metrics,
         tap,
-    );
+    )?;
     let state = Arc::new(routes::AppState {
         link: link.clone(),
         tokenizer: Arc::new(p.tokenizer().clone()),
@@ -111,14 +125,6 @@ pub fn start(
         max_context,
         eos: p.stop_ids.to_vec(),
     });
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let addr = format!("{}:{}", o.host, o.port);
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind(&addr))
-        .map_err(|e| anyhow::anyhow!("--host/--port {addr}: {e}"))?;
-    let local = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = rt.spawn(async move {
         use axum::serve::ListenerExt;

@@ -95,13 +95,13 @@ impl Metrics {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
-        f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()))
+        f(&mut super::lock(&self.state))
     }
 
     pub fn finished(&self, r: &RequestRecord) {
         if let (Some(f), Ok(line)) = (&self.log, serde_json::to_string(r)) {
             use std::io::Write as _;
-            let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
+            let mut f = super::lock(f);
             if let Err(e) = writeln!(f, "{line}") {
                 eprintln!("--request-log: {e}");
             }
