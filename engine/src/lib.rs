@@ -8,6 +8,7 @@
 //! - [`loader`], [`sampler`], [`generate`]: loading a model, sampling, plain text generation.
 //! - [`measure`]: timing a model on a device (step timing, model bench, interference, gpu-check).
 //! - [`serve`]: serving a workload (schedulers, clusters, clocks, workloads, metrics, experiments).
+//! - [`plan`]: cluster-scale planning on the modeled clock, and export to real serving systems.
 //! - [`lesson`]: guided lessons (file format, check language, playing them on modeled runs).
 pub mod error;
 pub mod model;
@@ -20,6 +21,7 @@ pub mod loader;
 pub mod sampler;
 
 pub mod measure;
+pub mod plan;
 pub mod serve;
 
 pub mod lesson;

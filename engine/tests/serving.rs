@@ -91,6 +91,7 @@ fn all_modes_generate_the_same_tokens_on_a_measured_run() {
                 tpot_ms: 1e3,
             },
             stop_ids: Vec::new().into(),
+            lean: false,
         };
         let report = run(&inputs, &Emitter::new(tx, 1), &RunControl::default()).unwrap();
         assert_eq!(report.requests.len(), 12);

@@ -1,6 +1,7 @@
 //! Command-line definitions and dispatch.
 pub(crate) mod bench;
 mod bench_model;
+mod calibrate;
 pub mod flags;
 mod follow;
 mod generate;
@@ -9,6 +10,7 @@ mod interference;
 mod lessons;
 mod models;
 pub(crate) mod output;
+mod plan;
 pub(crate) mod remote;
 pub(crate) mod report;
 pub(crate) mod serve;
@@ -60,6 +62,13 @@ pub enum Command {
     },
     /// Serve one mode as an OpenAI-compatible HTTP server (completions, chat, metrics).
     Serve(serve::ServeCmdArgs),
+    /// Time a grid of real steps here and store the fitted modeled clock as `this-machine`.
+    Calibrate(calibrate::CalibrateArgs),
+    /// Run one workload measured and on the calibrated modeled clock: the model's error.
+    Validate(calibrate::ValidateArgs),
+    /// Rank aggregated, chunked and disaggregated plans (P:D, tensor parallelism) for a model
+    /// on N GPUs under SLOs on the modeled clock; export the best to vLLM, SGLang and Dynamo.
+    Plan(plan::PlanArgs),
     /// Check the CUDA backend on this machine's GPU: accuracy, step times, roofline.
     GpuCheck(gpu_check::GpuCheckArgs),
     /// Open the workbench window (also what no command does).
@@ -146,6 +155,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Lessons { action } => lessons::run(action),
         Command::GpuCheck(a) => gpu_check::run(a),
+        Command::Plan(a) => plan::run(a),
+        Command::Calibrate(a) => calibrate::run_calibrate(a),
+        Command::Validate(a) => calibrate::run_validate(a),
         Command::Serve(a) => serve::run(a),
         Command::Gui(a) => crate::gui::run(a),
     }

@@ -49,9 +49,20 @@ pub struct ServeArgs {
     /// measured (steps run, their times advance virtual clocks), wall, or modeled.
     #[arg(long)]
     pub clock: Option<String>,
-    /// Hardware profile of the modeled clock: cpu, a100, h100 [default: cpu].
+    /// Hardware profile of the modeled clock: cpu, a100-40, a100-80, h100-sxm, h200, b200,
+    /// l40s (a100, h100 are aliases), this-machine (after `calibrate`) or a .ron file
+    /// [default: cpu].
     #[arg(long)]
     pub hardware: Option<String>,
+    /// GPUs per replica or prefill instance (tensor parallelism; modeled clock) [default: 1].
+    #[arg(long)]
+    pub tp: Option<usize>,
+    /// GPUs per decode instance (disaggregated; modeled clock) [default: 1].
+    #[arg(long)]
+    pub decode_tp: Option<usize>,
+    /// Keep summaries only (no step records or per-token lists): for very large modeled runs.
+    #[arg(long)]
+    pub lean: bool,
     /// Fit the modeled clock to steps measured on this machine (needs the model's weights).
     #[arg(long)]
     pub calibrate: bool,
@@ -178,6 +189,9 @@ impl ServeArgs {
             e.clock = ClockKind::parse(c)?;
         }
         set(&mut e.hardware, &self.hardware);
+        set(&mut e.tp, &self.tp);
+        set(&mut e.decode_tp, &self.decode_tp);
+        e.lean |= self.lean;
         e.calibrate |= self.calibrate;
         let w = &mut e.workload;
         set(&mut w.burstiness, &self.burstiness);

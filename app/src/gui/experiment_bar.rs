@@ -158,8 +158,14 @@ fn clock_ui(ui: &mut Ui, e: &mut Experiment) {
     if e.clock == ClockKind::Modeled {
         let hw = e.hardware.clone();
         combo(ui, "Hardware", &hw, "Modeled clock: the hardware profile whose peak FLOPs and memory bandwidth the roofline cost model uses.", |ui| {
-            for h in ["cpu", "a100", "h100"] {
-                ui.selectable_value(&mut e.hardware, h.to_string(), h);
+            for h in engine::serve::hardware::Hardware::builtin() {
+                ui.selectable_value(&mut e.hardware, h.name.clone(), &h.name)
+                    .on_hover_text(&h.description);
+            }
+            if engine::serve::hardware::this_machine_path().is_file() {
+                let m = engine::serve::hardware::THIS_MACHINE;
+                ui.selectable_value(&mut e.hardware, m.to_string(), m)
+                    .on_hover_text("This machine's calibrated profile (the calibrate command).");
             }
         });
     }

@@ -5,7 +5,7 @@ use super::steps::{time_steps, StepShape, Timing};
 use crate::backend::DeviceModel;
 use crate::error::{EngineError, Result};
 use crate::loader::LoadedModel;
-use crate::serve::cost_model::{CostModel, Hardware, StepWork};
+use crate::serve::cost_model::{CostModel, StepWork};
 use crate::serve::events::{Emitter, RunControl};
 use crate::serve::handle::{spawn_job, RunHandle};
 use serde::{Deserialize, Serialize};
@@ -171,32 +171,4 @@ pub fn spawn(
     spawn_job("interference", move |em, ctl| {
         measure(&model.model, &cfg, em, ctl)
     })
-}
-
-/// A cost model for this machine: a small grid of real steps (decode batches with and without
-/// a co-scheduled prefill) fitted to the roofline of `hardware`.
-pub fn calibrate(model: &DeviceModel, hardware: Hardware, emitter: &Emitter) -> Result<CostModel> {
-    // A GPU stays memory-bound up to hundreds of prefill tokens: its grid must reach
-    // compute-bound steps too, or the compute multiplier has nothing to fit.
-    let cfg = match model.device() {
-        crate::backend::Device::Cpu => InterferenceConfig {
-            decode_batches: vec![1, 8, 32],
-            prefill_lens: vec![0, 64, 256],
-            context: 128,
-            repeats: 2,
-            seed: 0,
-        },
-        crate::backend::Device::Cuda(_) => InterferenceConfig {
-            decode_batches: vec![1, 8, 32],
-            prefill_lens: vec![0, 512, 2048],
-            context: 512,
-            repeats: 3,
-            seed: 0,
-        },
-    };
-    let rows = measure(model, &cfg, emitter, &RunControl::default())?;
-    let mut cm = CostModel::roofline_only(model.spec().clone(), hardware);
-    let samples: Vec<_> = rows.iter().map(|r| (r.work(), r.step_ms / 1e3)).collect();
-    cm.fit(&samples)?;
-    Ok(cm)
 }

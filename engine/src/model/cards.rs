@@ -33,6 +33,26 @@ const EMBEDDED: &[(&str, &str)] = &[
         "llama-3-8b.ron",
         include_str!("../../../models/llama-3-8b.ron"),
     ),
+    (
+        "llama-3.1-8b.ron",
+        include_str!("../../../models/llama-3.1-8b.ron"),
+    ),
+    (
+        "qwen2.5-7b.ron",
+        include_str!("../../../models/qwen2.5-7b.ron"),
+    ),
+    (
+        "qwen2.5-32b.ron",
+        include_str!("../../../models/qwen2.5-32b.ron"),
+    ),
+    (
+        "llama-2-70b.ron",
+        include_str!("../../../models/llama-2-70b.ron"),
+    ),
+    (
+        "llama-3-70b.ron",
+        include_str!("../../../models/llama-3-70b.ron"),
+    ),
 ];
 
 /// Parses one card's text; `file` only names it in errors.

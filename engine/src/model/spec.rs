@@ -80,4 +80,7 @@ pub struct ModelCard {
     pub spec: ModelSpec,
     /// None for shape-only cards (synthetic weights, cost model).
     pub weights: Option<WeightsSource>,
+    /// The Hugging Face repository serving systems load for this model (plan export).
+    #[serde(default)]
+    pub hf_repo: Option<String>,
 }

@@ -4,6 +4,12 @@
 //! measured steps, absorbs what the roofline misses: a fixed per-step overhead and separate
 //! efficiencies for compute-bound and memory-bound steps (on a GPU, decode reaches a far larger
 //! share of its bandwidth than prefill does of its peak, so one multiplier cannot fit both).
+//!
+//! Tensor parallelism over `tp` GPUs splits the FLOPs and the weight bytes `tp` ways, the KV
+//! bytes by KV heads (replicated when there are fewer heads than GPUs), and adds two ring
+//! all-reduces of the step's activations per layer over the intra-node link, not overlapped
+//! with compute (Megatron-LM's layout; Vidur and DistServe model TP the same way).
+pub use super::hardware::Hardware;
 use crate::error::{EngineError, Result};
 use crate::model::spec::ModelSpec;
 use serde::{Deserialize, Serialize};
@@ -18,43 +24,6 @@ pub struct StepWork {
     pub attn_pairs: usize,
     /// Σ over sequences of the KV tokens read (each sequence's context, read once per step).
     pub kv_tokens_read: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Hardware {
-    pub name: String,
-    /// Dense matmul peak the engine can reach, TFLOP/s.
-    pub peak_tflops: f64,
-    pub mem_gb_per_s: f64,
-    /// Bytes per weight as the engine stores them (Q4_1 ≈ 0.625, bf16 = 2).
-    pub weight_bytes_per_param: f64,
-    pub kv_bytes_per_value: f64,
-}
-
-impl Hardware {
-    /// Profiles: `cpu` is this kind of 2-core Zen 4 VM with the Q4_1 kernels (peak and bandwidth
-    /// are what bench-model reaches, not datasheet figures); `a100` / `h100` are datasheet bf16
-    /// dense peaks and HBM bandwidths.
-    pub fn preset(name: &str) -> Result<Hardware> {
-        let (peak, bw, wb, kvb) = match name {
-            "cpu" => (0.16, 12.0, 0.625, 4.0),
-            "a100" => (312.0, 2039.0, 2.0, 2.0),
-            "h100" => (989.0, 3350.0, 2.0, 2.0),
-            _ => {
-                return Err(EngineError::field(
-                    "hardware",
-                    format!("{name:?}: expected cpu, a100 or h100"),
-                ))
-            }
-        };
-        Ok(Hardware {
-            name: name.into(),
-            peak_tflops: peak,
-            mem_gb_per_s: bw,
-            weight_bytes_per_param: wb,
-            kv_bytes_per_value: kvb,
-        })
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +50,48 @@ impl CostModel {
         }
     }
 
+    /// The profile's fitted correction when it has one (`calibrate`), else `roofline_only`.
+    pub fn new(spec: ModelSpec, hardware: Hardware) -> Self {
+        let mut cm = Self::roofline_only(spec, hardware);
+        if let Some(c) = &cm.hardware.correction {
+            (cm.a_s, cm.b_compute, cm.b_memory) = (c.a_s, c.b_compute, c.b_memory);
+        }
+        cm
+    }
+
+    /// (compute, memory, all-reduce) seconds of a step on one `tp`-way instance, uncorrected.
+    pub fn terms_tp_s(&self, s: &StepWork, tp: usize) -> (f64, f64, f64) {
+        let (c, m) = self.terms_s(s);
+        if tp <= 1 {
+            return (c, m, 0.0);
+        }
+        let spec = &self.spec;
+        let tpf = tp as f64;
+        let kv_share = spec.n_kv_heads.div_ceil(tp) as f64 / spec.n_kv_heads as f64;
+        let kv_bytes = (2 * spec.n_layers * spec.kv_dim()) as f64
+            * s.kv_tokens_read as f64
+            * self.hardware.kv_bytes_per_value;
+        let weights = spec.matmul_params() as f64 * self.hardware.weight_bytes_per_param;
+        let memory = (weights / tpf + kv_bytes * kv_share) / (self.hardware.mem_gb_per_s * 1e9);
+        // Ring all-reduce: each GPU sends and receives 2(tp-1)/tp of the message; bf16
+        // activations (2 bytes); one after attention and one after the FFN, every layer.
+        let tokens = (s.prefill_tokens + s.decode_tokens) as f64;
+        let message = tokens * spec.d_model as f64 * 2.0;
+        let link = &self.hardware.intra_node;
+        let one = 2.0 * (tpf - 1.0) / tpf * message / (link.gb_per_s * 1e9)
+            + 2.0 * (tpf - 1.0) * link.latency_us * 1e-6;
+        (c / tpf, memory, 2.0 * spec.n_layers as f64 * one)
+    }
+
+    /// A step's predicted seconds on a `tp`-way instance (`predict_s` when `tp` is 1).
+    pub fn predict_tp_s(&self, s: &StepWork, tp: usize) -> f64 {
+        if s.prefill_tokens + s.decode_tokens == 0 {
+            return 0.0;
+        }
+        let (c, m, comm) = self.terms_tp_s(s, tp);
+        (self.a_s + (self.b_compute * c).max(self.b_memory * m) + comm).max(1e-6)
+    }
+
     pub fn roofline_s(&self, s: &StepWork) -> f64 {
         let (c, m) = self.terms_s(s);
         c.max(m)
@@ -104,11 +115,7 @@ impl CostModel {
     }
 
     pub fn predict_s(&self, s: &StepWork) -> f64 {
-        if s.prefill_tokens + s.decode_tokens == 0 {
-            return 0.0;
-        }
-        let (c, m) = self.terms_s(s);
-        (self.a_s + (self.b_compute * c).max(self.b_memory * m)).max(1e-6)
+        self.predict_tp_s(s, 1)
     }
 
     /// Least-squares fit of `a`, `b_c`, `b_m` on measured (shape, seconds) pairs. Each sample is
@@ -151,7 +158,9 @@ impl CostModel {
 }
 
 /// Least squares of `t = a + b_c·c` (compute-bound samples) and `t = a + b_m·m` (the others)
-/// with one shared `a ≥ 0`; a regime with no samples takes the other's multiplier.
+/// with one shared `a ≥ 0`; a regime with no samples takes the other's multiplier. Each row is
+/// weighted by 1/t, so the fit minimises relative error: a 10 ms decode step counts as much as
+/// a 1 s prefill (serving latencies are sums of both, and TPOT is made of the small ones).
 fn fit_split(xs: &[(f64, f64, f64)], compute_bound: &[bool]) -> (f64, f64, f64) {
     // Columns: 1, c·[compute-bound], m·[memory-bound].
     let rows: Vec<[f64; 3]> = xs
@@ -174,7 +183,13 @@ fn fit_split(xs: &[(f64, f64, f64)], compute_bound: &[bool]) -> (f64, f64, f64) 
                 .collect()
         })
         .collect();
-    let t: Vec<f64> = xs.iter().map(|p| p.2).collect();
+    let w: Vec<f64> = xs.iter().map(|p| 1.0 / p.2.max(1e-12)).collect();
+    let design: Vec<Vec<f64>> = design
+        .iter()
+        .zip(&w)
+        .map(|(r, w)| r.iter().map(|x| x * w).collect())
+        .collect();
+    let t: Vec<f64> = xs.iter().zip(&w).map(|(p, w)| p.2 * w).collect();
     let mut beta = least_squares(&design, &t);
     if beta.first().is_some_and(|&a| a < 0.0) {
         // No negative overhead: refit through the origin.
@@ -313,5 +328,45 @@ mod tests {
             .map(|(s, t)| ((b[0] + b[1] * cm.roofline_s(s)) - t).abs() / t)
             .fold(0.0, f64::max);
         assert!(worst > 0.1, "{worst}");
+    }
+
+    /// Llama-3-70B (GQA: 8 KV heads of 128) decoding 8 sequences of 1000 tokens on TP4 H100s,
+    /// every term computed by hand.
+    #[test]
+    fn tensor_parallel_terms_match_a_hand_computation() {
+        let spec = crate::model::cards::card("llama-3-70b").expect("card").spec;
+        let cm = CostModel::roofline_only(spec, Hardware::named("h100-sxm").expect("h100"));
+        let s = StepWork {
+            prefill_tokens: 0,
+            decode_tokens: 8,
+            attn_pairs: 8000,
+            kv_tokens_read: 8000,
+        };
+        // Per layer: q,o 8192² each; k,v 8192·1024 each; gate, up, down 8192·28672 each.
+        let per_layer = 2.0 * 8192.0 * 8192.0 + 2.0 * 8192.0 * 1024.0 + 3.0 * 8192.0 * 28672.0;
+        let params = 80.0 * per_layer + 8192.0 * 128_256.0;
+        assert_eq!(params, 69_501_714_432.0);
+        let flops = 2.0 * params * 8.0 + 4.0 * 80.0 * 8192.0 * 8000.0;
+        // KV: K and V, 80 layers, 1024 values, 2 bytes, 8000 tokens; TP4 holds 2 of 8 heads.
+        let kv = 2.0 * 80.0 * 1024.0 * 2.0 * 8000.0 * (2.0 / 8.0);
+        let memory = (params * 2.0 / 4.0 + kv) / 3350e9;
+        // Two ring all-reduces of 8 × 8192 bf16 values per layer over 450 GB/s, 5 µs hops.
+        let one = 2.0 * 3.0 / 4.0 * (8.0 * 8192.0 * 2.0) / 450e9 + 2.0 * 3.0 * 5e-6;
+        let (c, m, comm) = cm.terms_tp_s(&s, 4);
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs();
+        assert!(close(c, flops / 4.0 / 989e12), "{c}");
+        assert!(close(m, memory), "{m}");
+        assert!(close(comm, 160.0 * one), "{comm}");
+        assert!(close(cm.predict_tp_s(&s, 4), 1e-3 + c.max(m) + comm));
+        // TP1 has no all-reduce and reads every KV head.
+        let (_, m1, comm1) = cm.terms_tp_s(&s, 1);
+        assert_eq!(comm1, 0.0);
+        assert!(close(m1, (params * 2.0 + kv * 4.0) / 3350e9), "{m1}");
+        // TP16 on 8 KV heads: each GPU still holds one whole head (replicated).
+        let (_, m16, _) = cm.terms_tp_s(&s, 16);
+        assert!(
+            close(m16, (params * 2.0 / 16.0 + kv / 2.0) / 3350e9),
+            "{m16}"
+        );
     }
 }

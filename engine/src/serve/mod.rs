@@ -7,6 +7,7 @@ pub mod cost_model;
 pub mod events;
 pub mod experiment;
 pub mod handle;
+pub mod hardware;
 pub mod link;
 pub mod live;
 pub mod metrics;

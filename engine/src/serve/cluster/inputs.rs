@@ -18,4 +18,9 @@ pub struct RunInputs {
     pub cost: Option<Arc<CostModel>>,
     pub slo: Slo,
     pub stop_ids: Arc<[u32]>,
+    /// Keep only what summaries need, so memory does not grow with the run's length: no step
+    /// records, each request's record with its first and last token times only (no ITL
+    /// list), and a request's token times dropped when it finishes. For planning and very
+    /// large modeled runs.
+    pub lean: bool,
 }

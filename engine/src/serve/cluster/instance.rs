@@ -55,10 +55,12 @@ pub(crate) struct Instance<'m> {
     pub pending: Option<Pending>,
     /// KV transfers reserved into this instance and not yet arrived.
     pub inbound: usize,
+    /// GPUs this instance spans (tensor parallelism; modeled clock only).
+    pub tp: usize,
 }
 
 impl<'m> Instance<'m> {
-    pub fn new(index: usize, role: Role, policy: Policy, exec: Executor<'m>) -> Self {
+    pub fn new(index: usize, role: Role, policy: Policy, exec: Executor<'m>, tp: usize) -> Self {
         Instance {
             index,
             role,
@@ -67,6 +69,7 @@ impl<'m> Instance<'m> {
             exec,
             pending: None,
             inbound: 0,
+            tp,
         }
     }
 
@@ -122,7 +125,7 @@ impl<'m> Instance<'m> {
                     .iter()
                     .map(|it| ends_sequence(it, reqs).then_some(0))
                     .collect();
-                Ok((sampled, cost.predict_s(shape)))
+                Ok((sampled, cost.predict_tp_s(shape, self.tp)))
             }
         }
     }

@@ -112,6 +112,17 @@ pub struct ServeConfig {
     pub max_seqs: usize,
     pub kv_tokens: usize,
     pub block_size: usize,
+    /// GPUs per instance (tensor parallelism) of aggregated, chunked and prefill instances;
+    /// only the modeled clock runs more than 1.
+    #[serde(default = "one")]
+    pub tp: usize,
+    /// GPUs per decode instance (disaggregated).
+    #[serde(default = "one")]
+    pub decode_tp: usize,
+    /// KV cache of each decode instance in tokens, when it differs from `kv_tokens` (a
+    /// decode instance on other GPUs than the prefill ones).
+    #[serde(default)]
+    pub decode_kv_tokens: Option<usize>,
     pub link: LinkModel,
     pub clock: ClockKind,
     pub sampling: SamplingParams,
@@ -138,6 +149,31 @@ impl ServeConfig {
 
     pub fn kv_blocks(&self) -> usize {
         self.kv_tokens.div_ceil(self.block_size.max(1))
+    }
+
+    /// KV blocks and GPUs of one instance of `role`.
+    pub fn instance_shape(&self, role: crate::serve::events::Role) -> (usize, usize) {
+        match (self.mode, role) {
+            (Mode::Disaggregated, crate::serve::events::Role::Decode) => (
+                self.decode_kv_tokens
+                    .unwrap_or(self.kv_tokens)
+                    .div_ceil(self.block_size.max(1)),
+                self.decode_tp,
+            ),
+            _ => (self.kv_blocks(), self.tp),
+        }
+    }
+
+    /// Physical GPUs the run occupies (instances × their tensor parallelism): what per-GPU
+    /// goodput divides by.
+    pub fn physical_gpus(&self) -> usize {
+        match self.mode {
+            Mode::Disaggregated => {
+                let (p, d) = self.split();
+                p * self.tp + d * self.decode_tp
+            }
+            _ => self.gpus * self.tp,
+        }
     }
 
     /// Scheduling policy of each kind of instance.
@@ -172,6 +208,15 @@ impl ServeConfig {
         }
         if self.max_seqs == 0 {
             return bad("sched.max_seqs", "must be ≥ 1".into());
+        }
+        if self.tp == 0 || self.decode_tp == 0 {
+            return bad("tp", "must be ≥ 1".into());
+        }
+        if (self.tp > 1 || self.decode_tp > 1) && self.clock != ClockKind::Modeled {
+            return bad(
+                "tp",
+                "tensor parallelism above 1 runs only on the modeled clock (this engine runs one GPU per instance)".into(),
+            );
         }
         if self.max_partial_prefills == 0 {
             return bad("sched.max_partial_prefills", "must be ≥ 1".into());
@@ -221,7 +266,8 @@ impl ServeConfig {
     /// admitted whole, one step holds it.
     pub fn check_request(&self, r: &RequestSpec) -> Result<()> {
         let bad = |f: &str, m: String| Err(EngineError::field(f, m));
-        let kv_cap = self.kv_blocks() * self.block_size;
+        let decode_blocks = self.instance_shape(crate::serve::events::Role::Decode).0;
+        let kv_cap = self.kv_blocks().min(decode_blocks) * self.block_size;
         let need = r.prompt.len() + r.output_tokens.saturating_sub(1);
         if need > kv_cap {
             return bad("sched.kv_tokens", format!(
@@ -252,6 +298,9 @@ pub struct RunReport {
     pub mode: Mode,
     pub gpus: usize,
     pub pd: Option<(usize, usize)>,
+    /// GPUs the run occupied (`gpus` × tensor parallelism).
+    #[serde(default)]
+    pub physical_gpus: usize,
     pub clock: ClockKind,
     pub cancelled: bool,
     pub summary: Summary,
@@ -261,6 +310,10 @@ pub struct RunReport {
 
 impl RunReport {
     pub fn resummarize(&mut self, slo: &Slo) {
-        self.summary = summarize(&self.requests, slo, self.gpus);
+        self.summary = summarize(&self.requests, slo, self.physical_gpus.max(self.gpus));
     }
+}
+
+fn one() -> usize {
+    1
 }

@@ -64,9 +64,10 @@ pub fn run(inp: &RunInputs, emitter: &Emitter, control: &RunControl) -> Result<R
         mode: cfg.mode,
         gpus: cfg.gpus,
         pd: (cfg.mode == Mode::Disaggregated).then(|| cfg.split()),
+        physical_gpus: cfg.physical_gpus(),
         clock: cfg.clock,
         cancelled,
-        summary: summarize(&done, &inp.slo, cfg.gpus),
+        summary: summarize(&done, &inp.slo, cfg.physical_gpus()),
         requests: done,
         steps: sim.steps,
     })
@@ -94,9 +95,10 @@ impl<'a> Sim<'a> {
         };
         let mut inst = Vec::new();
         for (i, role) in roles.into_iter().enumerate() {
+            let (kv_blocks, tp) = cfg.instance_shape(role);
             let exec = match (cfg.clock, model) {
                 (ClockKind::Modeled, _) => {
-                    Executor::Modeled(KvManager::new(cfg.kv_blocks(), cfg.block_size))
+                    Executor::Modeled(KvManager::new(kv_blocks, cfg.block_size))
                 }
                 (_, Some(DeviceModel::Cpu(m))) => {
                     Executor::Cpu(Session::new(m, cfg.kv_blocks(), cfg.block_size)?)
@@ -113,7 +115,7 @@ impl<'a> Sim<'a> {
                     "the measured and wall clocks need model weights (or use the modeled clock)",
                 )),
             };
-            inst.push(Instance::new(i, role, cfg.policy(role), exec));
+            inst.push(Instance::new(i, role, cfg.policy(role), exec, tp));
         }
         // What one cached value occupies where the KV cache lives (f32 on the CPU, bf16 on GPUs).
         let kv_value_bytes = match (cfg.clock, &inp.cost, model) {
@@ -403,15 +405,25 @@ impl<'a> Sim<'a> {
                 self.handoff.push_back(it.req);
             }
         }
-        self.emit(Event::StepDone(p.record.clone()));
-        self.steps.push(p.record);
+        if !self.inp.lean {
+            self.emit(Event::StepDone(p.record.clone()));
+            self.steps.push(p.record);
+        }
         self.try_handoffs()
     }
 
     fn finish(&mut self, i: usize, id: ReqId) {
         self.inst[i].queues.running.retain(|&x| x != id);
         self.inst[i].exec.kv_mut().free(id);
-        let rec = RequestRecord::from_request(&self.reqs[id as usize]);
+        let mut rec = RequestRecord::from_request(&self.reqs[id as usize]);
+        if self.inp.lean {
+            let t = std::mem::take(&mut self.reqs[id as usize].token_times_s);
+            rec.token_times_s = match t.as_slice() {
+                [] | [_] => t,
+                [first, .., last] => vec![*first, *last],
+            };
+            rec.itl_ms = Vec::new();
+        }
         self.emit(Event::Finished(Box::new(rec.clone())));
         self.done.push(rec);
     }

@@ -54,6 +54,7 @@ fn go_with(
             tpot_ms: 100.0,
         },
         stop_ids: stop_ids.to_vec().into(),
+        lean: false,
     };
     let emitter = events.map_or_else(Emitter::none, |tx| Emitter::new(tx, 1));
     run(&inputs, &emitter, &control).expect("run")

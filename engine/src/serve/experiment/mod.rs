@@ -42,8 +42,18 @@ pub struct Experiment {
     /// `Measured` (steps run; their durations advance each logical GPU's clock), `Wall` (real
     /// time, one mode) or `Modeled` (a cost model predicts each step; nothing is computed).
     pub clock: ClockKind,
-    /// Hardware profile of the modeled clock: `cpu`, `a100` or `h100`.
+    /// Hardware profile of the modeled clock: a built-in one (`cpu`, `a100-40`, `a100-80`,
+    /// `h100-sxm`, `h200`, `b200`, `l40s`; `a100` and `h100` are aliases), `this-machine`
+    /// (what `calibrate` stored) or a path to a `.ron` profile.
     pub hardware: String,
+    /// GPUs per instance (tensor parallelism) of replicas and prefill instances; above 1 only
+    /// on the modeled clock.
+    pub tp: usize,
+    /// GPUs per decode instance (disaggregated; modeled clock above 1).
+    pub decode_tp: usize,
+    /// Keep summaries only (no step records, no per-token lists): memory stays flat in the
+    /// run's length. For very large modeled runs.
+    pub lean: bool,
     /// Fit the modeled clock's correction on steps measured on this machine (needs weights).
     pub calibrate: bool,
     /// Modes to run, each on the identical workload.
@@ -146,6 +156,9 @@ impl Default for Experiment {
             threads: None,
             clock: ClockKind::Measured,
             hardware: "cpu".into(),
+            tp: 1,
+            decode_tp: 1,
+            lean: false,
             calibrate: false,
             modes: Mode::ALL.to_vec(),
             gpus: 2,

@@ -105,6 +105,9 @@ impl Experiment {
     pub fn serve_config(&self, mode: Mode, max_context: usize) -> Result<ServeConfig> {
         let k = &self.sched;
         Ok(ServeConfig {
+            tp: self.tp,
+            decode_tp: self.decode_tp,
+            decode_kv_tokens: None,
             mode,
             gpus: self.gpus,
             pd: self.pd,

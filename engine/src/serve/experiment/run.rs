@@ -92,7 +92,7 @@ pub fn prepare(
             if let (true, Some(p)) = (hardware.name == "cpu", m.model.hardware_profile()) {
                 hardware = Hardware::preset(p)?;
             }
-            let c = crate::measure::interference::calibrate(&m.model, hardware, &Emitter::none())?;
+            let c = crate::measure::calibrate::calibrate(&m.model, hardware, &Emitter::none())?;
             emitter.progress(
                 None,
                 1,
@@ -109,7 +109,7 @@ pub fn prepare(
             );
             Some(Arc::new(c))
         }
-        (ClockKind::Modeled, _) => Some(Arc::new(CostModel::roofline_only(
+        (ClockKind::Modeled, _) => Some(Arc::new(CostModel::new(
             spec.clone(),
             resolved.hardware.clone(),
         ))),
@@ -183,6 +183,7 @@ impl Prepared {
             cost: self.cost.clone(),
             slo: self.resolved.slo,
             stop_ids: self.stop_ids.clone(),
+            lean: self.experiment.lean,
         }
     }
 

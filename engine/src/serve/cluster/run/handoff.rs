@@ -33,7 +33,9 @@ impl Sim<'_> {
             self.move_kv(id, n, src, dst)?;
             let bytes = n * self.kv_bytes_per_token;
             let start = self.now.max(self.link_free_at[src]);
-            let end = start + self.cfg.link.transfer_s(bytes);
+            // Each GPU pair of the two instances carries its shard of the KV at once.
+            let lanes = self.inst[src].tp.min(self.inst[dst].tp).max(1);
+            let end = start + self.cfg.link.transfer_s(bytes.div_ceil(lanes));
             self.link_free_at[src] = end;
             let r = &mut self.reqs[id as usize];
             r.stamps.transfer_start_s = Some(start);

@@ -1,0 +1,138 @@
+//! `calibrate`: time a grid of real steps on this machine, fit the modeled clock's correction
+//! to them, and store the result as the `this-machine` hardware profile; `validate`: how far
+//! the calibrated modeled clock is from the measured one on one workload.
+use super::follow::follow;
+use super::output::write_atomic;
+use super::serve_args::ServeArgs;
+use super::ModelArgs;
+use clap::Args;
+use engine::measure::calibrate::{calibrate_samples, profile};
+use engine::serve::events::Emitter;
+use engine::serve::hardware::{this_machine_path, Hardware};
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct CalibrateArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Datasheet profile whose roofline the steps are fitted to [default: the device's own:
+    /// cpu, or a100/h100 from the GPU's name].
+    #[arg(long)]
+    pub hardware: Option<String>,
+    /// Where to store the profile [default: models/.cache/this-machine.ron, which
+    /// `--hardware this-machine` reads].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run_calibrate(a: CalibrateArgs) -> anyhow::Result<()> {
+    let m = a.model.load()?;
+    let base = match (&a.hardware, m.model.hardware_profile()) {
+        (Some(h), _) => Hardware::named(h)?,
+        (None, Some(p)) => Hardware::named(p)?,
+        (None, None) => {
+            anyhow::bail!("no built-in profile matches this GPU: name the closest with --hardware")
+        }
+    };
+    let g = engine::measure::calibrate::grid(m.model.device());
+    eprintln!(
+        "timing {} step shapes of {} on {} …",
+        g.decode_batches.len() * g.prefill_lens.len(),
+        m.name,
+        m.model.device()
+    );
+    let (cm, samples) = calibrate_samples(&m.model, base, &Emitter::none())?;
+    println!(
+        "{:>8} {:>8} {:>8} {:>12} {:>12} {:>8}",
+        "prefill", "decode", "context", "measured ms", "fitted ms", "error"
+    );
+    for s in &samples {
+        let ctx = (s.work.kv_tokens_read - s.work.prefill_tokens)
+            .checked_div(s.work.decode_tokens)
+            .unwrap_or(0);
+        println!(
+            "{:>8} {:>8} {:>8} {:>12.2} {:>12.2} {:>7.1}%",
+            s.work.prefill_tokens,
+            s.work.decode_tokens,
+            ctx,
+            s.measured_s * 1e3,
+            s.predicted_s * 1e3,
+            (s.predicted_s / s.measured_s - 1.0) * 100.0
+        );
+    }
+    let hw = profile(&cm, &m.name, m.model.device());
+    let path = a.out.clone().unwrap_or_else(this_machine_path);
+    hw.save(&path)?;
+    println!(
+        "fit: {:.3} ms + max({:.3} × compute, {:.3} × memory) of the {} roofline",
+        cm.a_s * 1e3,
+        cm.b_compute,
+        cm.b_memory,
+        cm.hardware.name
+    );
+    println!(
+        "stored {} (use it with --hardware {})",
+        path.display(),
+        if a.out.is_some() {
+            path.display().to_string()
+        } else {
+            engine::serve::hardware::THIS_MACHINE.to_string()
+        }
+    );
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// The workload [default: --scenario cpu-chat].
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+pub fn run_validate(mut a: ValidateArgs) -> anyhow::Result<()> {
+    let s = &mut a.serve;
+    if s.scenario.is_none() && s.experiment.is_none() {
+        s.scenario = Some("cpu-chat".into());
+    }
+    s.check_outputs()?;
+    let exp = s.experiment()?;
+    let v = follow(engine::measure::validate::spawn(exp)?, None)?;
+    let e = &v.experiment;
+    println!(
+        "{} on {}, {} requests at {} req/s, SLO TTFT {} ms / TPOT {} ms, {} logical GPUs",
+        e.model,
+        e.device,
+        e.workload.num_requests,
+        e.workload.rate,
+        e.slo.ttft_ms,
+        e.slo.tpot_ms,
+        e.gpus
+    );
+    println!("modeled clock: {}", v.cost_model);
+    println!(
+        "\n{:<14} {:<14} {:>10} {:>10} {:>8}",
+        "mode", "figure", "measured", "modeled", "error"
+    );
+    for r in &v.rows {
+        println!(
+            "{:<14} {:<14} {:>10.2} {:>10.2} {:>+7.1}%",
+            r.mode.name(),
+            r.metric,
+            r.measured,
+            r.modeled,
+            r.rel_error * 100.0
+        );
+    }
+    let mut errs: Vec<f64> = v.rows.iter().map(|r| r.rel_error.abs()).collect();
+    errs.sort_by(f64::total_cmp);
+    println!(
+        "\n|error|: median {:.1} %, worst {:.1} % over {} figures",
+        engine::serve::metrics::percentile(&errs, 50.0) * 100.0,
+        v.worst() * 100.0,
+        errs.len()
+    );
+    if let Some(p) = &s.json {
+        write_atomic(p, &serde_json::to_string_pretty(&v)?)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! Calibration: a grid of real steps on the device, fitted to the roofline of a hardware
+//! profile as `a + max(b_c · compute, b_m · memory)`. The result is a profile of its own
+//! (`this-machine`) that the modeled clock uses like any other.
+use super::interference::{measure, InterferenceConfig};
+use crate::backend::{Device, DeviceModel};
+use crate::error::Result;
+use crate::serve::cost_model::{CostModel, StepWork};
+use crate::serve::events::{Emitter, RunControl};
+use crate::serve::hardware::{Correction, Hardware, THIS_MACHINE};
+use serde::{Deserialize, Serialize};
+
+/// One grid point: its shape, what it took, what the fit predicts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub work: StepWork,
+    pub measured_s: f64,
+    pub predicted_s: f64,
+}
+
+/// The grid a device is calibrated on. A GPU stays memory-bound up to hundreds of prefill
+/// tokens: its grid must reach compute-bound steps too, or the compute multiplier has
+/// nothing to fit.
+pub fn grid(device: Device) -> InterferenceConfig {
+    match device {
+        Device::Cpu => InterferenceConfig {
+            decode_batches: vec![1, 8, 32],
+            prefill_lens: vec![0, 64, 256],
+            context: 128,
+            repeats: 2,
+            seed: 0,
+        },
+        Device::Cuda(_) => InterferenceConfig {
+            decode_batches: vec![1, 8, 32],
+            prefill_lens: vec![0, 512, 2048],
+            context: 512,
+            repeats: 3,
+            seed: 0,
+        },
+    }
+}
+
+/// Measures the grid on `model` and fits the roofline of `hardware` (its own correction, if
+/// any, is ignored) to it. Returns the fitted cost model and every sample.
+pub fn calibrate_samples(
+    model: &DeviceModel,
+    hardware: Hardware,
+    emitter: &Emitter,
+) -> Result<(CostModel, Vec<Sample>)> {
+    let rows = measure(
+        model,
+        &grid(model.device()),
+        emitter,
+        &RunControl::default(),
+    )?;
+    let hardware = Hardware {
+        correction: None,
+        ..hardware
+    };
+    let mut cm = CostModel::roofline_only(model.spec().clone(), hardware);
+    let pairs: Vec<_> = rows.iter().map(|r| (r.work(), r.step_ms / 1e3)).collect();
+    cm.fit(&pairs)?;
+    let samples = pairs
+        .iter()
+        .map(|&(work, measured_s)| Sample {
+            work,
+            measured_s,
+            predicted_s: cm.predict_s(&work),
+        })
+        .collect();
+    Ok((cm, samples))
+}
+
+/// `calibrate_samples` without the samples.
+pub fn calibrate(model: &DeviceModel, hardware: Hardware, emitter: &Emitter) -> Result<CostModel> {
+    Ok(calibrate_samples(model, hardware, emitter)?.0)
+}
+
+/// The profile `calibrate` stores: the base profile with the fitted correction, named
+/// `this-machine`.
+pub fn profile(cm: &CostModel, model_name: &str, device: Device) -> Hardware {
+    let fitted_on = format!("{model_name} on {device}");
+    Hardware {
+        name: THIS_MACHINE.into(),
+        description: format!("{} calibrated on {fitted_on}", cm.hardware.name),
+        correction: Some(Correction {
+            a_s: cm.a_s,
+            b_compute: cm.b_compute,
+            b_memory: cm.b_memory,
+            fitted_on,
+        }),
+        ..cm.hardware.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A profile written from a fit predicts what the fit predicts, through the modeled
+    /// clock's own constructor.
+    #[test]
+    fn a_stored_calibration_drives_the_modeled_clock() {
+        let spec = crate::model::cards::card("smollm2-135m")
+            .expect("card")
+            .spec;
+        let mut cm = CostModel::roofline_only(spec.clone(), Hardware::named("cpu").expect("cpu"));
+        let shapes: Vec<StepWork> = [(0, 1), (0, 32), (256, 8), (64, 1), (256, 0)]
+            .iter()
+            .map(|&(p, d)| StepWork {
+                prefill_tokens: p,
+                decode_tokens: d,
+                attn_pairs: p * p / 2 + d * 128,
+                kv_tokens_read: p + d * 128,
+            })
+            .collect();
+        // Planted: 3 ms fixed, 2.5 × compute, 1.5 × memory.
+        let planted: Vec<_> = shapes
+            .iter()
+            .map(|s| {
+                let (c, m) = cm.terms_s(s);
+                (*s, 3e-3 + (2.5 * c).max(1.5 * m))
+            })
+            .collect();
+        cm.fit(&planted).expect("fit");
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("this-machine.ron");
+        profile(&cm, "smollm2-135m", Device::Cpu)
+            .save(&path)
+            .expect("save");
+        let loaded = Hardware::load(&path).expect("load");
+        let k = loaded.correction.as_ref().expect("correction");
+        assert!(
+            (k.a_s - 3e-3).abs() < 1e-9 && (k.b_compute - 2.5).abs() < 1e-6,
+            "{k:?}"
+        );
+        let again = CostModel::new(spec, loaded);
+        for (s, t) in &planted {
+            assert!((again.predict_s(s) - t).abs() < 1e-9 * t.max(1.0));
+        }
+    }
+}

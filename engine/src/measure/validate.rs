@@ -1,0 +1,121 @@
+//! How wrong is the modeled clock? One workload runs with the measured clock and then with the
+//! modeled clock calibrated on the same device, on the identical requests; the relative error
+//! of p50/p90 TTFT, p50/p90 TPOT and goodput per mode is the answer (Vidur's validation, here
+//! on this machine).
+use crate::error::{EngineError, Result};
+use crate::serve::cluster::{ClockKind, Mode, RunReport};
+use crate::serve::events::{Emitter, RunControl};
+use crate::serve::experiment::{prepare, Experiment};
+use crate::serve::handle::{spawn_job, RunHandle};
+use serde::{Deserialize, Serialize};
+
+/// One figure of one mode, both ways.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorRow {
+    pub mode: Mode,
+    /// `p50 TTFT ms`, `p90 TPOT ms`, `goodput req/s`, …
+    pub metric: String,
+    pub measured: f64,
+    pub modeled: f64,
+    /// (modeled − measured) / measured; 0 when both are 0.
+    pub rel_error: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Validation {
+    /// The experiment as it ran (machine fit applied), measured clock.
+    pub experiment: Experiment,
+    /// `a + max(b_c · compute, b_m · memory)` as fitted, in words.
+    pub cost_model: String,
+    pub rows: Vec<ErrorRow>,
+    pub measured: Vec<RunReport>,
+    pub modeled: Vec<RunReport>,
+}
+
+impl Validation {
+    /// Largest |relative error| over every row.
+    pub fn worst(&self) -> f64 {
+        self.rows
+            .iter()
+            .map(|r| r.rel_error.abs())
+            .fold(0.0, f64::max)
+    }
+}
+
+/// The rows of one mode from its two reports.
+pub fn compare(measured: &RunReport, modeled: &RunReport) -> Vec<ErrorRow> {
+    let (a, b) = (&measured.summary, &modeled.summary);
+    let figures = [
+        ("p50 TTFT ms", a.ttft_ms.median, b.ttft_ms.median),
+        ("p90 TTFT ms", a.ttft_ms.p90, b.ttft_ms.p90),
+        ("p50 TPOT ms", a.tpot_ms.median, b.tpot_ms.median),
+        ("p90 TPOT ms", a.tpot_ms.p90, b.tpot_ms.p90),
+        ("goodput req/s", a.goodput_rps, b.goodput_rps),
+    ];
+    figures
+        .iter()
+        .map(|&(metric, m, o)| ErrorRow {
+            mode: measured.mode,
+            metric: metric.into(),
+            measured: m,
+            modeled: o,
+            rel_error: if m == 0.0 && o == 0.0 {
+                0.0
+            } else if m == 0.0 {
+                f64::INFINITY
+            } else {
+                (o - m) / m
+            },
+        })
+        .collect()
+}
+
+/// Runs `exp` measured, then modeled (calibrated on the loaded model unless its hardware
+/// profile already carries a correction), on one workload.
+pub fn validate(exp: &Experiment, emitter: &Emitter, control: &RunControl) -> Result<Validation> {
+    let measured_exp = Experiment {
+        clock: ClockKind::Measured,
+        calibrate: false,
+        ..exp.clone()
+    };
+    let p = prepare(&measured_exp, None, emitter)?;
+    let requests = p.requests(p.experiment.workload.rate)?;
+    let measured = p.run_modes(&requests, "measured ", emitter, control)?;
+    let profile = crate::serve::hardware::Hardware::named(&exp.hardware)?;
+    let modeled_exp = Experiment {
+        clock: ClockKind::Modeled,
+        calibrate: profile.correction.is_none(),
+        fit: None,
+        ..p.experiment.clone()
+    };
+    let q = prepare(&modeled_exp, p.model.clone(), emitter)?;
+    let cost = q
+        .cost
+        .as_ref()
+        .ok_or_else(|| EngineError::Internal("a modeled run without a cost model".into()))?;
+    let cost_model = format!(
+        "{:.2} ms + max({:.2} × compute, {:.2} × memory) on the {} roofline",
+        cost.a_s * 1e3,
+        cost.b_compute,
+        cost.b_memory,
+        cost.hardware.name
+    );
+    let modeled = q.run_modes(&requests, "modeled ", emitter, control)?;
+    let rows = measured
+        .iter()
+        .zip(&modeled)
+        .flat_map(|(a, b)| compare(a, b))
+        .collect();
+    Ok(Validation {
+        experiment: p.experiment.clone(),
+        cost_model,
+        rows,
+        measured,
+        modeled,
+    })
+}
+
+/// `validate` on a worker thread.
+pub fn spawn(exp: Experiment) -> Result<RunHandle<Validation>> {
+    spawn_job("validate", move |em, ctl| validate(&exp, em, ctl))
+}
