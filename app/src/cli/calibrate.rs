@@ -34,10 +34,12 @@ pub fn run_calibrate(a: CalibrateArgs) -> anyhow::Result<()> {
             anyhow::bail!("no built-in profile matches this GPU: name the closest with --hardware")
         }
     };
-    let g = engine::measure::calibrate::grid(m.model.device());
+    let shapes: usize = engine::measure::calibrate::grids(m.model.device())
+        .iter()
+        .map(|g| g.decode_batches.len() * g.prefill_lens.len())
+        .sum();
     eprintln!(
-        "timing {} step shapes of {} on {} …",
-        g.decode_batches.len() * g.prefill_lens.len(),
+        "timing {shapes} step shapes of {} on {} …",
         m.name,
         m.model.device()
     );
@@ -64,10 +66,8 @@ pub fn run_calibrate(a: CalibrateArgs) -> anyhow::Result<()> {
     let path = a.out.clone().unwrap_or_else(this_machine_path);
     hw.save(&path)?;
     println!(
-        "fit: {:.3} ms + max({:.3} × compute, {:.3} × memory) of the {} roofline",
-        cm.a_s * 1e3,
-        cm.b_compute,
-        cm.b_memory,
+        "fit: {} of the {} rooflines",
+        cm.describe(),
         cm.hardware.name
     );
     println!(

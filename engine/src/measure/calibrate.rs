@@ -17,10 +17,22 @@ pub struct Sample {
     pub predicted_s: f64,
 }
 
-/// The grid a device is calibrated on. A GPU stays memory-bound up to hundreds of prefill
-/// tokens: its grid must reach compute-bound steps too, or the compute multiplier has
+/// The grids a device is calibrated on: decode batches with and without a co-scheduled
+/// prompt at one context, and the same decode batches alone at 4× that context, so that the
+/// attention term varies apart from the GEMMs. A GPU stays memory-bound up to hundreds of
+/// prefill tokens: its grid must reach compute-bound steps too, or the compute multiplier has
 /// nothing to fit.
-pub fn grid(device: Device) -> InterferenceConfig {
+pub fn grids(device: Device) -> Vec<InterferenceConfig> {
+    let base = grid(device);
+    let long = InterferenceConfig {
+        prefill_lens: vec![0],
+        context: base.context * 4,
+        ..base.clone()
+    };
+    vec![base, long]
+}
+
+fn grid(device: Device) -> InterferenceConfig {
     match device {
         Device::Cpu => InterferenceConfig {
             decode_batches: vec![1, 8, 32],
@@ -46,12 +58,10 @@ pub fn calibrate_samples(
     hardware: Hardware,
     emitter: &Emitter,
 ) -> Result<(CostModel, Vec<Sample>)> {
-    let rows = measure(
-        model,
-        &grid(model.device()),
-        emitter,
-        &RunControl::default(),
-    )?;
+    let mut rows = Vec::new();
+    for g in grids(model.device()) {
+        rows.extend(measure(model, &g, emitter, &RunControl::default())?);
+    }
     let hardware = Hardware {
         correction: None,
         ..hardware
@@ -86,6 +96,7 @@ pub fn profile(cm: &CostModel, model_name: &str, device: Device) -> Hardware {
             a_s: cm.a_s,
             b_compute: cm.b_compute,
             b_memory: cm.b_memory,
+            b_attention: cm.b_attention,
             fitted_on,
         }),
         ..cm.hardware.clone()
@@ -104,21 +115,23 @@ mod tests {
             .expect("card")
             .spec;
         let mut cm = CostModel::roofline_only(spec.clone(), Hardware::named("cpu").expect("cpu"));
-        let shapes: Vec<StepWork> = [(0, 1), (0, 32), (256, 8), (64, 1), (256, 0)]
+        let shapes: Vec<StepWork> = [(0, 1), (0, 32), (256, 8), (64, 1), (256, 0), (0, 8)]
             .iter()
             .map(|&(p, d)| StepWork {
                 prefill_tokens: p,
                 decode_tokens: d,
                 attn_pairs: p * p / 2 + d * 128,
                 kv_tokens_read: p + d * 128,
+                prefill_attn_pairs: p * p / 2,
+                prefill_kv_tokens_read: p,
             })
             .collect();
-        // Planted: 3 ms fixed, 2.5 × compute, 1.5 × memory.
+        // Planted: 3 ms fixed, 2.5 × GEMM compute, 1.5 × GEMM memory, 1.2 × attention.
         let planted: Vec<_> = shapes
             .iter()
             .map(|s| {
-                let (c, m) = cm.terms_s(s);
-                (*s, 3e-3 + (2.5 * c).max(1.5 * m))
+                let t = cm.terms(s, 1);
+                (*s, 3e-3 + (2.5 * t.gemm_compute).max(1.5 * t.gemm_memory) + 1.2 * t.attention)
             })
             .collect();
         cm.fit(&planted).expect("fit");

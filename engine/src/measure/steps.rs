@@ -39,6 +39,8 @@ impl StepShape {
             attn_pairs: b * (c + 1) + l * (l + 1) / 2,
             // Every sequence's cached K/V is read once per step, whatever its query count.
             kv_tokens_read: b * (c + 1) + l,
+            prefill_attn_pairs: l * (l + 1) / 2,
+            prefill_kv_tokens_read: l,
         }
     }
 }

@@ -62,6 +62,8 @@ impl Traffic {
             decode_tokens: 0,
             attn_pairs: p * (p + 1) / 2,
             kv_tokens_read: p,
+            prefill_attn_pairs: p * (p + 1) / 2,
+            prefill_kv_tokens_read: p,
         };
         cost.predict_tp_s(&w, tp)
     }
@@ -77,6 +79,7 @@ impl Traffic {
                     decode_tokens: b,
                     attn_pairs: b * ctx,
                     kv_tokens_read: b * ctx,
+                    ..Default::default()
                 },
                 tp,
             )

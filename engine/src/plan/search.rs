@@ -251,14 +251,8 @@ pub fn plan(spec: &PlanSpec, emitter: &Emitter, control: &RunControl) -> Result<
     }
     let frontier = pareto(&plans, spec.attainment);
     let cost_model = match &c.hardware.correction {
-        Some(k) => format!(
-            "calibrated on {}: {:.2} ms + max({:.2} × compute, {:.2} × memory)",
-            k.fitted_on,
-            k.a_s * 1e3,
-            k.b_compute,
-            k.b_memory
-        ),
-        None => "datasheet roofline, uncalibrated (1 ms per step + max(compute, memory))".into(),
+        Some(k) => format!("calibrated on {}: {}", k.fitted_on, cost.describe()),
+        None => format!("datasheet rooflines, uncalibrated: {}", cost.describe()),
     };
     Ok(PlanReport {
         spec: spec.clone(),

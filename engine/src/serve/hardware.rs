@@ -18,6 +18,9 @@ pub struct Correction {
     pub b_compute: f64,
     /// Multiplier on the memory time (1 / the share of bandwidth reached).
     pub b_memory: f64,
+    /// Multiplier on the attention time.
+    #[serde(default = "one_f")]
+    pub b_attention: f64,
     /// Model and device the steps were measured on (`smollm2-135m on cpu`).
     pub fitted_on: String,
 }
@@ -59,6 +62,9 @@ fn default_mem_gb() -> f64 {
 }
 fn one() -> usize {
     1
+}
+fn one_f() -> f64 {
+    1.0
 }
 
 /// (file name, contents) of every built-in profile.
@@ -107,8 +113,10 @@ impl Hardware {
         }
         if let Some(c) = &self.correction {
             let ok = |x: f64| x.is_finite() && x >= 0.0;
-            if !(ok(c.a_s) && ok(c.b_compute) && ok(c.b_memory)) {
-                return Err("correction: a_s, b_compute and b_memory must be ≥ 0".into());
+            if !(ok(c.a_s) && ok(c.b_compute) && ok(c.b_memory) && ok(c.b_attention)) {
+                return Err(
+                    "correction: a_s, b_compute, b_memory and b_attention must be ≥ 0".into(),
+                );
             }
         }
         Ok(())
@@ -283,6 +291,7 @@ mod tests {
             a_s: 0.002,
             b_compute: 1.5,
             b_memory: 1.2,
+            b_attention: 1.1,
             fitted_on: "smollm2-135m on cpu".into(),
         });
         let p = dir.path().join("sub").join("p.ron");

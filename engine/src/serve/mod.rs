@@ -3,6 +3,7 @@
 //! scenarios, sweeps and the experiment that ties them together.
 pub mod cluster;
 pub mod control;
+pub mod cost_fit;
 pub mod cost_model;
 pub mod events;
 pub mod experiment;

@@ -88,12 +88,15 @@ impl<'m> Instance<'m> {
         for it in &plan.items {
             let r = &reqs[it.req as usize];
             let (start, n) = (r.computed, it.n_tokens);
+            let pairs = n * start + n * (n + 1) / 2;
             if r.is_decoding() {
                 s.decode_tokens += n;
             } else {
                 s.prefill_tokens += n;
+                s.prefill_attn_pairs += pairs;
+                s.prefill_kv_tokens_read += start + n;
             }
-            s.attn_pairs += n * start + n * (n + 1) / 2;
+            s.attn_pairs += pairs;
             s.kv_tokens_read += start + n;
         }
         s

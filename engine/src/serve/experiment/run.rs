@@ -98,12 +98,9 @@ pub fn prepare(
                 1,
                 1,
                 format!(
-                    "calibrated on {}: {:.2} ms + max({:.2} × compute, {:.2} × memory) roofline \
-                     of {}",
+                    "calibrated on {}: {} of the {} rooflines",
                     m.model.device(),
-                    c.a_s * 1e3,
-                    c.b_compute,
-                    c.b_memory,
+                    c.describe(),
                     c.hardware.name
                 ),
             );
