@@ -16,6 +16,8 @@ shoot() { # view file after-secs [experiment]
 shoot compare compare.png 30
 shoot curves curves.png 30
 shoot inspector inspector.png 30
+# The Plan view after a search of the default spec (70B on 16 H100-SXM; ~15 s in release).
+shoot plan plan.png 300
 tiny=$(mktemp --suffix=.ron)
 printf '(model: "tiny", synthetic: true, threads: Some(2))\n' > "$tiny"
 shoot interference interference.png 60 "$tiny"

@@ -48,7 +48,7 @@ fn a_modeled_run_fills_every_view_and_tighter_slos_lower_the_attainment_shown() 
     );
     let after = shown_attainment(&mut h, 0);
     assert!(after < before, "attainment {before} → {after}");
-    for view in ["Curves", "Interference", "Inspector", "Compare"] {
+    for view in ["Curves", "Interference", "Inspector", "Plan", "Compare"] {
         h.get_by_label(view).click();
         h.run_steps(2);
     }

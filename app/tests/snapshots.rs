@@ -67,3 +67,28 @@ fn interference_view() {
     assert!(!h.state().worker.interference.rows.is_empty());
     snap(&mut h, View::Interference, "interference");
 }
+
+/// A small cluster plan (7B on four A100s): the ranked table, the frontier, the goodput curves
+/// and the best plan's launch settings. The search is seeded and modeled, so it is the same on
+/// every machine.
+#[test]
+fn plan_view() {
+    let mut h = view(tiny(ClockKind::Modeled, 10), SIZE);
+    h.state_mut().plan.spec = engine::plan::PlanSpec {
+        model: "llama-2-7b".into(),
+        hardware: "a100-80".into(),
+        gpus: 4,
+        num_requests: Some(200),
+        tp: Some(vec![1, 2]),
+        token_budgets: vec![512],
+        seeds: 1,
+        error_bar_top: 1,
+        ..Default::default()
+    };
+    h.state_mut().start_plan();
+    wait_for(&mut h, 300, "the plan search", |w| {
+        w.worker.plan.generation > 0
+    });
+    assert_eq!(h.state().worker.plan.error, None);
+    snap(&mut h, View::Plan, "plan");
+}

@@ -1,6 +1,7 @@
 //! The workbench: an experiment being edited, the jobs it started (`Worker`) and what the
 //! window shows. Each frame drains the jobs' events within a small budget, then draws.
 use super::lesson_state::{self, Lessons};
+use super::plan_view::{self, PlanView};
 use super::presenter::{self, Presenter};
 use super::worker::{Status, Worker};
 use super::{compare, curves, experiment_bar, inspector, interference, lesson_panel};
@@ -15,6 +16,7 @@ pub enum View {
     Curves,
     Interference,
     Inspector,
+    Plan,
 }
 
 impl View {
@@ -24,6 +26,7 @@ impl View {
             "curves" => View::Curves,
             "interference" => View::Interference,
             "inspector" => View::Inspector,
+            "plan" => View::Plan,
             _ => return None,
         })
     }
@@ -65,6 +68,8 @@ pub struct Workbench {
     pub highlight: Option<engine::lesson::Chart>,
     /// Presenter mode (big type, one mode on a paced clock, a live token stream).
     pub presenter: Option<Presenter>,
+    /// The Plan view's spec and selection (its search runs in `worker.plan`).
+    pub plan: PlanView,
     /// The native window clears to the panels' colour, so the panels draw no fill of their own:
     /// under a software rasteriser every window-sized layer costs (one fewer made frames ~25 %
     /// faster). Off where nothing clears behind them (kittest's renderer clears to transparent).
@@ -97,6 +102,7 @@ impl Workbench {
             lessons: Lessons::default(),
             highlight: None,
             presenter: None,
+            plan: PlanView::default(),
             window_clears: false,
         }
     }
@@ -163,6 +169,11 @@ impl Workbench {
         self.worker.start_interference(&self.experiment, cfg);
     }
 
+    /// Searches cluster plans for the Plan view's spec (cancels a running search).
+    pub fn start_plan(&mut self) {
+        self.worker.plan.start(&self.plan.spec);
+    }
+
     fn status_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             for (v, name) in [
@@ -170,6 +181,7 @@ impl Workbench {
                 (View::Curves, "Curves"),
                 (View::Interference, "Interference"),
                 (View::Inspector, "Inspector"),
+                (View::Plan, "Plan"),
             ] {
                 ui.selectable_value(&mut self.view, v, name);
             }
@@ -244,6 +256,7 @@ impl Workbench {
                     View::Curves => curves::curves_ui(ui, self),
                     View::Interference => interference::interference_ui(ui, self),
                     View::Inspector => inspector::inspector_ui(ui, self),
+                    View::Plan => plan_view::plan_view_ui(ui, self),
                 });
             });
         if self.worker.is_busy() || self.lessons.waiting.is_some() {
@@ -307,6 +320,10 @@ impl Workbench {
         }
         let idle = match &self.presenter {
             Some(p) => p.ready_for_shot(),
+            // The Plan view's data is the search, not a run.
+            None if self.view == View::Plan => {
+                self.worker.plan.generation > 0 && !self.worker.is_busy()
+            }
             None => {
                 self.worker.status == Status::Done
                     && !self.worker.is_busy()

@@ -1,5 +1,5 @@
 //! The workbench window (egui/eframe, glow renderer): an experiment bar, then the compare,
-//! curves, interference and inspector views over a store filled from the engine's events.
+//! curves, interference, inspector and plan views over a store filled from the engine's events.
 pub mod app;
 pub mod compare;
 pub mod compare_geometry;
@@ -12,6 +12,7 @@ pub mod inspector;
 pub mod interference;
 pub mod lesson_panel;
 pub mod lesson_state;
+pub mod plan_view;
 pub mod presenter;
 pub mod presenter_charts;
 pub mod presenter_stream;
@@ -34,7 +35,8 @@ pub struct GuiArgs {
     /// Render the real window to this PNG and exit (starts the run itself).
     #[arg(long)]
     pub screenshot: Option<PathBuf>,
-    /// The view to show: compare, curves, interference or inspector.
+    /// The view to show: compare, curves, interference, inspector or plan (with --screenshot,
+    /// plan searches the default spec first).
     #[arg(long, default_value = "compare")]
     pub view: String,
     /// Take the screenshot after this long (or when the run ends, if sooner).
@@ -95,7 +97,7 @@ pub fn run(a: GuiArgs) -> anyhow::Result<()> {
     }
     let view = View::parse(&a.view).ok_or_else(|| {
         anyhow::anyhow!(
-            "--view {:?}: expected compare, curves, interference or inspector",
+            "--view {:?}: expected compare, curves, interference, inspector or plan",
             a.view
         )
     })?;
@@ -172,6 +174,8 @@ pub fn run(a: GuiArgs) -> anyhow::Result<()> {
                 } else if wb.presenter.is_some() {
                 } else if view == View::Interference {
                     wb.start_interference();
+                } else if view == View::Plan {
+                    wb.start_plan();
                 } else {
                     wb.start();
                     if view == View::Curves {

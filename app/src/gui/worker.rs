@@ -2,6 +2,7 @@
 //! their events within a time budget into the store; nothing here blocks on the engine.
 //! Starting a run cancels the previous one, which finishes on its own thread.
 pub mod live;
+pub mod plan;
 pub mod run_info;
 
 use super::experiment_bar::weights::Weights;
@@ -51,6 +52,8 @@ pub struct Worker {
     retiring: Vec<RunHandle<BenchOutput>>,
     pub sweep: Sweep,
     pub interference: Interference,
+    /// The cluster planner's search (the Plan view).
+    pub plan: plan::PlanJob,
     /// What the exports and the inspector need of the finished run.
     pub info: Option<RunInfo>,
     /// Fetching a card's real weights.
@@ -70,6 +73,7 @@ impl Default for Worker {
             retiring: Vec::new(),
             sweep: Sweep::default(),
             interference: Interference::default(),
+            plan: plan::PlanJob::default(),
             info: None,
             weights: Weights::default(),
             exports: Exports::default(),
@@ -179,6 +183,7 @@ impl Worker {
             || self.live.is_on()
             || self.sweep.handle.is_some()
             || self.interference.handle.is_some()
+            || self.plan.is_running()
             || self.weights.job.is_some()
     }
 
@@ -210,6 +215,7 @@ impl Worker {
         self.retiring.retain(|h| !h.is_finished());
         self.drain_sweep();
         self.drain_interference();
+        self.plan.drain();
     }
 
     fn drain_sweep(&mut self) {

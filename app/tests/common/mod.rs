@@ -7,7 +7,7 @@ use engine::serve::experiment::Experiment;
 use engine::serve::workload::LenDist;
 use goodput_lab::gui::app::{View, Workbench};
 use goodput_lab::gui::worker::Status;
-use goodput_lab::gui::{compare, curves, inspector, interference};
+use goodput_lab::gui::{compare, curves, inspector, interference, plan_view};
 use std::time::{Duration, Instant};
 
 pub fn tiny(clock: ClockKind, n: usize) -> Experiment {
@@ -54,6 +54,7 @@ pub fn view(e: Experiment, size: [f32; 2]) -> Harness<'static, Workbench> {
                     View::Curves => curves::curves_ui(ui, wb),
                     View::Interference => interference::interference_ui(ui, wb),
                     View::Inspector => inspector::inspector_ui(ui, wb),
+                    View::Plan => plan_view::plan_view_ui(ui, wb),
                 });
             });
         },

@@ -131,7 +131,10 @@ mod tests {
             .iter()
             .map(|s| {
                 let t = cm.terms(s, 1);
-                (*s, 3e-3 + (2.5 * t.gemm_compute).max(1.5 * t.gemm_memory) + 1.2 * t.attention)
+                (
+                    *s,
+                    3e-3 + (2.5 * t.gemm_compute).max(1.5 * t.gemm_memory) + 1.2 * t.attention,
+                )
             })
             .collect();
         cm.fit(&planted).expect("fit");

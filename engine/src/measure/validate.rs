@@ -93,7 +93,11 @@ pub fn validate(exp: &Experiment, emitter: &Emitter, control: &RunControl) -> Re
         .cost
         .as_ref()
         .ok_or_else(|| EngineError::Internal("a modeled run without a cost model".into()))?;
-    let cost_model = format!("{} on the {} rooflines", cost.describe(), cost.hardware.name);
+    let cost_model = format!(
+        "{} on the {} rooflines",
+        cost.describe(),
+        cost.hardware.name
+    );
     let modeled = q.run_modes(&requests, "modeled ", emitter, control)?;
     let rows = measured
         .iter()

@@ -158,11 +158,22 @@ fn distserve_fig1_direction_holds_with_memory_sized_kv() {
     };
     let colocated = per_gpu("aggregated 3×TP1");
     let two_to_one = per_gpu("disaggregated 2×TP1P : 1×TP1D");
-    assert!(two_to_one > 1.15 * colocated, "2P:1D {two_to_one} vs colocated {colocated}");
+    assert!(
+        two_to_one > 1.15 * colocated,
+        "2P:1D {two_to_one} vs colocated {colocated}"
+    );
     // Each pool is sized from the GPU: 72 GB less 26 GB of weights holds ~56k tokens of
     // 13B's KV, where the experiment default (8192 tokens) starved the one decode instance.
     let c = spec.check().expect("spec");
-    let cand = &r.plans.iter().find(|p| p.label.starts_with("disagg")).expect("disagg");
+    let cand = &r
+        .plans
+        .iter()
+        .find(|p| p.label.starts_with("disagg"))
+        .expect("disagg");
     let cfg = crate::plan::candidates::serve_config(&c, &cand.candidate);
-    assert!((50_000..60_000).contains(&cfg.kv_tokens), "{}", cfg.kv_tokens);
+    assert!(
+        (50_000..60_000).contains(&cfg.kv_tokens),
+        "{}",
+        cfg.kv_tokens
+    );
 }

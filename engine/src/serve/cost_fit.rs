@@ -79,7 +79,11 @@ fn fit_regimes(xs: &[Point], cb: &[bool]) -> Fitted {
                 target.push(p.t * w);
             }
             let mut beta = least_squares(&design, &target).into_iter();
-            let a = if intercept { beta.next().unwrap_or(0.0) } else { 0.0 };
+            let a = if intercept {
+                beta.next().unwrap_or(0.0)
+            } else {
+                0.0
+            };
             let (bc, bm) = if both {
                 (beta.next().unwrap_or(0.0), beta.next().unwrap_or(0.0))
             } else {

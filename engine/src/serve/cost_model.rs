@@ -10,8 +10,8 @@
 //! bytes by KV heads (replicated when there are fewer heads than GPUs), and adds two ring
 //! all-reduces of the step's activations per layer over the intra-node link, not overlapped
 //! with compute (Megatron-LM's layout; Vidur and DistServe model TP the same way).
-pub use super::hardware::Hardware;
 use super::cost_fit::{fit, Point};
+pub use super::hardware::Hardware;
 use crate::error::{EngineError, Result};
 use crate::model::spec::ModelSpec;
 use serde::{Deserialize, Serialize};
@@ -346,10 +346,16 @@ mod tests {
         // TP1 has no all-reduce and reads every KV head.
         let t1 = cm.terms(&s, 1);
         assert_eq!(t1.all_reduce, 0.0);
-        assert!(close(t1.attention, (kv / 3350e9).max(attn_c * 4.0)), "{t1:?}");
+        assert!(
+            close(t1.attention, (kv / 3350e9).max(attn_c * 4.0)),
+            "{t1:?}"
+        );
         // TP16 on 8 KV heads: each GPU still holds one whole head (replicated).
         let t16 = cm.terms(&s, 16);
-        assert!(close(t16.attention, (kv / 8.0 / 3350e9).max(attn_c / 4.0)), "{t16:?}");
+        assert!(
+            close(t16.attention, (kv / 8.0 / 3350e9).max(attn_c / 4.0)),
+            "{t16:?}"
+        );
         // A prompt chunk's attention is its own roofline: 2048 queries are compute-bound.
         let p = StepWork {
             prefill_tokens: 2048,
@@ -360,6 +366,9 @@ mod tests {
             ..Default::default()
         };
         let tp = cm.terms(&p, 1);
-        assert!(close(tp.attention, 4.0 * 80.0 * 8192.0 * (2048.0 * 2049.0 / 2.0) / 989e12));
+        assert!(close(
+            tp.attention,
+            4.0 * 80.0 * 8192.0 * (2048.0 * 2049.0 / 2.0) / 989e12
+        ));
     }
 }

@@ -58,7 +58,8 @@ impl Request {
             tokens: spec.prompt.clone(),
             computed: 0,
             output_tokens: spec.output_tokens,
-            token_times_s: Vec::with_capacity(spec.output_tokens),
+            // Grown as tokens come: reserving every output up front held all of them at once.
+            token_times_s: Vec::new(),
             stamps: Stamps::default(),
             preemptions: 0,
             stopped_early: false,

@@ -139,7 +139,18 @@ impl<'a> Sim<'a> {
             cfg,
             emitter,
             control,
-            reqs: inp.requests.iter().map(Request::new).collect(),
+            reqs: inp
+                .requests
+                .iter()
+                .map(|spec| {
+                    let mut r = Request::new(spec);
+                    if inp.lean {
+                        // Lean runs copy a prompt's ids in when it arrives (`arrive`).
+                        r.tokens = Vec::new();
+                    }
+                    r
+                })
+                .collect(),
             samplers,
             link_free_at: vec![0.0; inst.len()],
             inst,
@@ -350,6 +361,11 @@ impl<'a> Sim<'a> {
         if self.reqs[id as usize].aborted {
             return;
         }
+        if self.inp.lean {
+            if let Some(spec) = self.inp.requests.get(id as usize) {
+                self.reqs[id as usize].tokens = spec.prompt.clone();
+            }
+        }
         let front: Vec<usize> = (0..self.inst.len())
             .filter(|&i| self.inst[i].role != Role::Decode)
             .collect();
@@ -411,24 +427,9 @@ impl<'a> Sim<'a> {
         }
         self.try_handoffs()
     }
-
-    fn finish(&mut self, i: usize, id: ReqId) {
-        self.inst[i].queues.running.retain(|&x| x != id);
-        self.inst[i].exec.kv_mut().free(id);
-        let mut rec = RequestRecord::from_request(&self.reqs[id as usize]);
-        if self.inp.lean {
-            let t = std::mem::take(&mut self.reqs[id as usize].token_times_s);
-            rec.token_times_s = match t.as_slice() {
-                [] | [_] => t,
-                [first, .., last] => vec![*first, *last],
-            };
-            rec.itl_ms = Vec::new();
-        }
-        self.emit(Event::Finished(Box::new(rec.clone())));
-        self.done.push(rec);
-    }
 }
 
+mod finish;
 mod handoff;
 mod live;
 mod queue;

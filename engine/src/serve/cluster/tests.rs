@@ -273,3 +273,67 @@ fn a_paused_run_waits_and_resumes_from_another_thread() {
     });
     assert!(rx.try_iter().count() > 10);
 }
+
+/// A lean run summarises exactly as a full one, keeping no step records and two token times
+/// per request.
+#[test]
+fn a_lean_run_summarises_like_a_full_one() {
+    let reqs = workload(20.0, 60, 3);
+    for mode in Mode::ALL {
+        let cfg = modeled(mode, 2, 4096);
+        let full = go(&cfg, &reqs, None);
+        let inputs = RunInputs {
+            config: cfg.clone(),
+            requests: reqs.clone().into(),
+            model: None,
+            cost: Some(Arc::new(cost())),
+            slo: Slo {
+                ttft_ms: 2000.0,
+                tpot_ms: 100.0,
+            },
+            stop_ids: Vec::new().into(),
+            lean: true,
+        };
+        let lean = run(&inputs, &Emitter::none(), &RunControl::default()).expect("lean");
+        let (a, b) = (&full.summary, &lean.summary);
+        assert_eq!(
+            (
+                a.ttft_ms,
+                a.tpot_ms,
+                a.e2el_ms,
+                a.attainment,
+                a.goodput_rps,
+                a.duration_s
+            ),
+            (
+                b.ttft_ms,
+                b.tpot_ms,
+                b.e2el_ms,
+                b.attainment,
+                b.goodput_rps,
+                b.duration_s
+            ),
+            "{mode:?}"
+        );
+        assert!(!full.steps.is_empty() && lean.steps.is_empty());
+        assert!(lean.requests.iter().all(|r| r.token_times_s.len() <= 2));
+    }
+}
+
+/// Tensor parallelism: a TP2 instance takes less time per step than a TP1 one, counts two
+/// GPUs, and is refused on a clock that really computes.
+#[test]
+fn tensor_parallel_instances_are_faster_and_count_their_gpus() {
+    let reqs = workload(40.0, 60, 5);
+    let mut one = modeled(Mode::Disaggregated, 2, 8192);
+    let r1 = go(&one, &reqs, None);
+    one.tp = 2;
+    one.decode_tp = 4;
+    let r2 = go(&one, &reqs, None);
+    assert_eq!((r1.physical_gpus, r2.physical_gpus), (2, 6));
+    assert!(r2.summary.ttft_ms.mean < r1.summary.ttft_ms.mean);
+    assert!(r2.summary.goodput_per_gpu_rps <= r2.summary.goodput_rps / 6.0 + 1e-9);
+    one.clock = ClockKind::Measured;
+    let err = one.validate(&[]).expect_err("measured TP").to_string();
+    assert!(err.starts_with("tp:"), "{err}");
+}
