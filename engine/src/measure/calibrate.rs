@@ -124,6 +124,7 @@ mod tests {
                 kv_tokens_read: p + d * 128,
                 prefill_attn_pairs: p * p / 2,
                 prefill_kv_tokens_read: p,
+                lm_head_rows: Some(d + usize::from(p > 0)),
             })
             .collect();
         // Planted: 3 ms fixed, 2.5 × GEMM compute, 1.5 × GEMM memory, 1.2 × attention.

@@ -41,6 +41,8 @@ impl StepShape {
             kv_tokens_read: b * (c + 1) + l,
             prefill_attn_pairs: l * (l + 1) / 2,
             prefill_kv_tokens_read: l,
+            // Every decode row and the prompt's last token are sampled.
+            lm_head_rows: Some(b + usize::from(l > 0)),
         }
     }
 }

@@ -117,3 +117,52 @@ pub fn validate(exp: &Experiment, emitter: &Emitter, control: &RunControl) -> Re
 pub fn spawn(exp: Experiment) -> Result<RunHandle<Validation>> {
     spawn_job("validate", move |em, ctl| validate(&exp, em, ctl))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::workload::LenDist;
+
+    /// The tiny card on synthetic weights: both clocks run the same requests, every mode gets
+    /// its five figures, and the modeled run is calibrated on this machine.
+    #[test]
+    fn both_clocks_run_the_same_workload_and_every_figure_is_compared() {
+        let mut e = Experiment {
+            model: "tiny".into(),
+            synthetic: true,
+            threads: Some(1),
+            ..Experiment::default()
+        };
+        e.workload.rate = 200.0;
+        e.workload.num_requests = 12;
+        e.workload.prompt_len = Some(LenDist::Uniform { lo: 16, hi: 120 });
+        e.workload.output_len = Some(LenDist::Uniform { lo: 2, hi: 12 });
+        e.sched.token_budget = 32;
+        e.sched.kv_tokens = 2048;
+        let v = validate(&e, &Emitter::none(), &RunControl::default()).expect("validate");
+        assert_eq!(v.rows.len(), 5 * Mode::ALL.len());
+        assert!(v.cost_model.contains("GEMM"), "{}", v.cost_model);
+        for (a, b) in v.measured.iter().zip(&v.modeled) {
+            assert_eq!(
+                (a.mode, a.clock, b.clock),
+                (b.mode, ClockKind::Measured, ClockKind::Modeled)
+            );
+            let ids = |r: &RunReport| {
+                r.requests
+                    .iter()
+                    .map(|q| (q.id, q.prompt_tokens, q.output_tokens))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(ids(a), ids(b), "{:?}: the same requests", a.mode);
+        }
+        for r in &v.rows {
+            assert!(r.measured >= 0.0 && r.modeled >= 0.0, "{r:?}");
+            if r.measured > 0.0 {
+                assert!(
+                    (r.rel_error - (r.modeled / r.measured - 1.0)).abs() < 1e-12,
+                    "{r:?}"
+                );
+            }
+        }
+    }
+}

@@ -64,6 +64,7 @@ impl Traffic {
             kv_tokens_read: p,
             prefill_attn_pairs: p * (p + 1) / 2,
             prefill_kv_tokens_read: p,
+            lm_head_rows: Some(1),
         };
         cost.predict_tp_s(&w, tp)
     }

@@ -32,6 +32,10 @@ pub struct StepWork {
     /// The part of `kv_tokens_read` that belongs to prompt chunks.
     #[serde(default)]
     pub prefill_kv_tokens_read: usize,
+    /// Rows the LM head computes (tokens that are sampled: decodes and prompts' last chunks);
+    /// `None` counts every token.
+    #[serde(default)]
+    pub lm_head_rows: Option<usize>,
 }
 
 /// A step's roofline terms in seconds at the profile's datasheet rates, on one instance.
@@ -109,8 +113,11 @@ impl CostModel {
         let bw = hw.mem_gb_per_s * 1e9;
         let tokens = (s.prefill_tokens + s.decode_tokens) as f64;
         let params = spec.matmul_params() as f64;
-        // 2 FLOPs per multiply-add; every weight read once per step.
-        let gemm_compute = 2.0 * params * tokens / tpf / peak;
+        // 2 FLOPs per multiply-add; every weight read once per step. The LM head only runs
+        // for the rows that are sampled.
+        let lm_head = (spec.d_model * spec.vocab_size) as f64;
+        let rows = s.lm_head_rows.map_or(tokens, |r| r as f64);
+        let gemm_compute = 2.0 * ((params - lm_head) * tokens + lm_head * rows) / tpf / peak;
         let gemm_memory = params * hw.weight_bytes_per_param / tpf / bw;
         // QK and PV: 2 FLOPs per multiply-add, d_model wide (all query heads), per layer; the
         // KV heads a GPU holds are read once per sequence.
@@ -221,6 +228,7 @@ mod tests {
             kv_tokens_read: p + d * ctx,
             prefill_attn_pairs: p * p / 2,
             prefill_kv_tokens_read: p,
+            lm_head_rows: Some(d + usize::from(p > 0)),
         })
         .collect()
     }
@@ -370,5 +378,20 @@ mod tests {
             tp.attention,
             4.0 * 80.0 * 8192.0 * (2048.0 * 2049.0 / 2.0) / 989e12
         ));
+        // Its LM head (8192 × 128 256) runs for the one sampled row, not all 2048.
+        let lm = 8192.0 * 128_256.0;
+        let sampled = cm.terms(
+            &StepWork {
+                lm_head_rows: Some(1),
+                ..p
+            },
+            1,
+        );
+        let want = 2.0 * ((params - lm) * 2048.0 + lm) / 989e12;
+        assert!(close(sampled.gemm_compute, want), "{sampled:?}");
+        assert!(
+            close(tp.gemm_compute, 2.0 * params * 2048.0 / 989e12),
+            "{tp:?}"
+        );
     }
 }

@@ -98,6 +98,7 @@ impl<'m> Instance<'m> {
             }
             s.attn_pairs += pairs;
             s.kv_tokens_read += start + n;
+            *s.lm_head_rows.get_or_insert(0) += usize::from(ends_sequence(it, reqs));
         }
         s
     }
