@@ -391,45 +391,9 @@ impl<'a> Sim<'a> {
             prompt_tokens,
         });
     }
-
-    fn end_step(&mut self, i: usize) -> Result<()> {
-        let Some(p) = self.inst[i].pending.take() else {
-            return Ok(());
-        };
-        let end = p.record.end_s;
-        for (it, tok) in p.items.iter().zip(&p.sampled) {
-            let r = &mut self.reqs[it.req as usize];
-            r.computed += it.n_tokens;
-            let Some(tok) = *tok else { continue };
-            r.tokens.push(tok);
-            r.token_times_s.push(end);
-            if r.stop_at_eos.unwrap_or(self.cfg.stop_at_eos) && self.inp.stop_ids.contains(&tok) {
-                r.stopped_early = true;
-            }
-            let index = r.generated() - 1;
-            let finished = r.is_finished();
-            self.emit(Event::Token {
-                req: it.req,
-                index,
-                token: tok,
-                t_s: end,
-            });
-            if finished {
-                self.finish(i, it.req);
-            } else if self.inst[i].role == Role::Prefill {
-                self.inst[i].queues.running.retain(|&x| x != it.req);
-                self.handoff.push_back(it.req);
-            }
-        }
-        if !self.inp.lean {
-            self.emit(Event::StepDone(p.record.clone()));
-            self.steps.push(p.record);
-        }
-        self.try_handoffs()
-    }
 }
 
-mod finish;
+mod ends;
 mod handoff;
 mod live;
 mod queue;
