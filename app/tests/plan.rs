@@ -6,22 +6,7 @@ use engine::plan::PlanSpec;
 use goodput_lab::gui::app::{View, Workbench};
 
 mod common;
-use common::{tiny, wait_for, window};
-
-/// A search that takes seconds: a 7B model on 4 A100s, two TP degrees, one budget, one seed.
-pub fn small_spec() -> PlanSpec {
-    PlanSpec {
-        model: "llama-2-7b".into(),
-        hardware: "a100-80".into(),
-        gpus: 4,
-        num_requests: Some(200),
-        tp: Some(vec![1, 2]),
-        token_budgets: vec![512],
-        seeds: 1,
-        error_bar_top: 1,
-        ..PlanSpec::default()
-    }
-}
+use common::{small_plan_spec, tiny, wait_for, window};
 
 #[test]
 fn plan_is_a_view_name() {
@@ -44,7 +29,7 @@ fn plan_window(spec: PlanSpec) -> Harness<'static, Workbench> {
 
 #[test]
 fn a_small_plan_fills_the_table_and_a_picked_row_shows_its_launch_settings() {
-    let mut h = plan_window(small_spec());
+    let mut h = plan_window(small_plan_spec());
     assert_eq!(h.state().worker.plan.error, None);
     let plans = h.state().worker.plan.report.as_ref().unwrap().plans.clone();
     assert!(plans.len() >= 3, "{} plans", plans.len());

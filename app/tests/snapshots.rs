@@ -2,7 +2,7 @@
 //! lavapipe in CI). The images live in tests/snapshots/; regenerate them after a deliberate
 //! change with `UPDATE_SNAPSHOTS=1 cargo test -p app --test snapshots` and look at each one.
 mod common;
-use common::{run_to_end, tiny, view, wait_for};
+use common::{run_to_end, small_plan_spec, tiny, view, wait_for};
 use egui_kittest::Harness;
 use engine::serve::cluster::ClockKind;
 use goodput_lab::gui::app::{View, Workbench};
@@ -74,17 +74,7 @@ fn interference_view() {
 #[test]
 fn plan_view() {
     let mut h = view(tiny(ClockKind::Modeled, 10), SIZE);
-    h.state_mut().plan.spec = engine::plan::PlanSpec {
-        model: "llama-2-7b".into(),
-        hardware: "a100-80".into(),
-        gpus: 4,
-        num_requests: Some(200),
-        tp: Some(vec![1, 2]),
-        token_budgets: vec![512],
-        seeds: 1,
-        error_bar_top: 1,
-        ..Default::default()
-    };
+    h.state_mut().plan.spec = small_plan_spec();
     h.state_mut().start_plan();
     wait_for(&mut h, 300, "the plan search", |w| {
         w.worker.plan.generation > 0

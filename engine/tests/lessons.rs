@@ -301,7 +301,7 @@ fn modeled_interference_follows_the_cost_model() {
     use engine::measure::interference::modeled;
     use engine::serve::cost_model::{CostModel, Hardware};
     let spec = engine::model::cards::card("tiny").unwrap().spec;
-    let cost = CostModel::roofline_only(spec.clone(), Hardware::preset("cpu").unwrap());
+    let cost = CostModel::roofline_only(spec.clone(), Hardware::named("cpu").unwrap());
     let cfg = interference_config(&spec);
     assert!(cfg.prefill_lens.iter().all(|&l| l <= spec.max_context));
     let rows = modeled(&cost, &cfg).unwrap();

@@ -10,6 +10,22 @@ use goodput_lab::gui::worker::Status;
 use goodput_lab::gui::{compare, curves, inspector, interference, plan_view};
 use std::time::{Duration, Instant};
 
+/// A plan search that takes seconds: a 7B model on 4 A100s, two TP degrees, one budget, one
+/// seed.
+pub fn small_plan_spec() -> engine::plan::PlanSpec {
+    engine::plan::PlanSpec {
+        model: "llama-2-7b".into(),
+        hardware: "a100-80".into(),
+        gpus: 4,
+        num_requests: Some(200),
+        tp: Some(vec![1, 2]),
+        token_budgets: vec![512],
+        seeds: 1,
+        error_bar_top: 1,
+        ..engine::plan::PlanSpec::default()
+    }
+}
+
 pub fn tiny(clock: ClockKind, n: usize) -> Experiment {
     let mut e = Experiment {
         name: "test".into(),

@@ -82,7 +82,7 @@ impl DeviceModel {
         }
     }
 
-    /// The hardware profile (`serve::cost_model::Hardware::preset`) closest to this device:
+    /// The hardware profile (`serve::cost_model::Hardware::named`) closest to this device:
     /// `cpu`, or a GPU's family from its name; `None` for a GPU without a profile.
     pub fn hardware_profile(&self) -> Option<&'static str> {
         match self {

@@ -244,7 +244,6 @@ pub fn serve_config(c: &Checked, cand: &Candidate) -> ServeConfig {
 
 /// The deployment the serving systems would run for `cand`.
 pub fn deployment(c: &Checked, cand: &Candidate) -> Deployment {
-    let cfg = serve_config(c, cand);
     Deployment {
         model: c.card.name.clone(),
         hf_repo: c
@@ -254,9 +253,10 @@ pub fn deployment(c: &Checked, cand: &Candidate) -> Deployment {
             .unwrap_or_else(|| c.card.name.clone()),
         mode: cand.mode,
         groups: cand.groups.clone(),
-        max_batched_tokens: cand.token_budget.unwrap_or(cfg.max_batched_tokens),
+        // What `serve_config` simulates: the budget when chunked, else whole prompts.
+        max_batched_tokens: cand.token_budget.unwrap_or(c.card.spec.max_context),
         chunked_prefill: cand.mode == Mode::Chunked,
-        max_seqs: cfg.max_seqs,
+        max_seqs: c.spec.max_seqs,
         max_model_len: c.card.spec.max_context,
         gpus_per_node: c.hardware.gpus_per_node,
     }

@@ -184,11 +184,6 @@ impl Hardware {
         Self::parse(&path.display().to_string(), &text)
     }
 
-    /// Kept for callers of the old three presets.
-    pub fn preset(name: &str) -> Result<Hardware> {
-        Self::named(name)
-    }
-
     /// Writes the profile as RON (creating the folder).
     pub fn save(&self, path: &Path) -> Result<()> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -76,6 +76,19 @@ impl Slot {
             .collect();
         ids.join(",")
     }
+
+    /// The script block that starts this instance on its own node only: `command` guarded by
+    /// `NODE_RANK`, with a comment naming the instance and its GPUs.
+    pub fn on_its_node(&self, command: &str) -> String {
+        format!(
+            "if [ \"$NODE_RANK\" = {} ]; then\n  # {} {}: GPUs {} of node {}\n{command}fi\n",
+            self.node,
+            role_name(self.role),
+            self.index,
+            self.gpu_list(),
+            self.node,
+        )
+    }
 }
 
 /// Packs the instances onto nodes in group order; `Err` says why the plan cannot be laid out.

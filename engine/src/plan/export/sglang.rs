@@ -1,6 +1,6 @@
 //! SGLang v0.5.10.post1: one `sglang.launch_server` per instance, `sglang_router` in front
 //! (PD mode with each prefill's bootstrap port, or plain replicas).
-use super::{node_preamble, place, refusal, role_name, sh_word, summary, Slot};
+use super::{node_preamble, place, refusal, sh_word, summary, Slot};
 use crate::plan::deployment::Deployment;
 use crate::serve::cluster::Mode;
 use crate::serve::events::Role;
@@ -77,15 +77,7 @@ pub(crate) fn script(d: &Deployment) -> String {
         );
     }
     for s in &slots {
-        out += &format!(
-            "if [ \"$NODE_RANK\" = {} ]; then\n  # {} {}: GPUs {} of node {}\n{}fi\n",
-            s.node,
-            role_name(s.role),
-            s.index,
-            s.gpu_list(),
-            s.node,
-            server_command(d, s)
-        );
+        out += &s.on_its_node(&server_command(d, s));
     }
     out += &router(d, &slots);
     out += "wait\n";

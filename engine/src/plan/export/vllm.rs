@@ -1,7 +1,7 @@
 //! vLLM v0.19.0: one `vllm serve` per instance; for P/D the NixlConnector on every instance and
 //! the proxy that vLLM's NixlConnector guide documents; for replicas, the load balancer its docs
 //! describe.
-use super::{node_preamble, place, refusal, role_name, sh_word, summary, Slot};
+use super::{node_preamble, place, refusal, sh_word, summary, Slot};
 use crate::plan::deployment::Deployment;
 use crate::serve::cluster::Mode;
 use crate::serve::events::Role;
@@ -73,15 +73,7 @@ pub(crate) fn script(d: &Deployment) -> String {
     }
     out += &limits_notes(d);
     for s in &slots {
-        out += &format!(
-            "if [ \"$NODE_RANK\" = {} ]; then\n  # {} {}: GPUs {} of node {}\n{}fi\n",
-            s.node,
-            role_name(s.role),
-            s.index,
-            s.gpu_list(),
-            s.node,
-            serve_command(d, s, disagg)
-        );
+        out += &s.on_its_node(&serve_command(d, s, disagg));
     }
     out += &front(d, &slots);
     out += "wait\n";

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 fn cost() -> CostModel {
     let spec = card("smollm2-135m").expect("card").spec;
-    CostModel::roofline_only(spec, Hardware::preset("cpu").expect("preset"))
+    CostModel::roofline_only(spec, Hardware::named("cpu").expect("preset"))
 }
 
 fn workload(rate: f64, n: usize, seed: u64) -> Vec<RequestSpec> {
@@ -33,6 +33,22 @@ fn modeled(mode: Mode, gpus: usize, kv_tokens: usize) -> ServeConfig {
 
 type Tx = Option<crossbeam_channel::Sender<RunEvent>>;
 
+/// A modeled run's inputs on the CPU profile, SLOs 2000 / 100 ms.
+fn inputs(cfg: &ServeConfig, reqs: &[RequestSpec], stop_ids: &[u32], lean: bool) -> RunInputs {
+    RunInputs {
+        config: cfg.clone(),
+        requests: reqs.to_vec().into(),
+        model: None,
+        cost: Some(Arc::new(cost())),
+        slo: Slo {
+            ttft_ms: 2000.0,
+            tpot_ms: 100.0,
+        },
+        stop_ids: stop_ids.to_vec().into(),
+        lean,
+    }
+}
+
 fn go(cfg: &ServeConfig, reqs: &[RequestSpec], events: Tx) -> RunReport {
     go_with(cfg, reqs, &[], events, RunControl::default())
 }
@@ -44,18 +60,7 @@ fn go_with(
     events: Tx,
     control: RunControl,
 ) -> RunReport {
-    let inputs = RunInputs {
-        config: cfg.clone(),
-        requests: reqs.to_vec().into(),
-        model: None,
-        cost: Some(Arc::new(cost())),
-        slo: Slo {
-            ttft_ms: 2000.0,
-            tpot_ms: 100.0,
-        },
-        stop_ids: stop_ids.to_vec().into(),
-        lean: false,
-    };
+    let inputs = inputs(cfg, reqs, stop_ids, false);
     let emitter = events.map_or_else(Emitter::none, |tx| Emitter::new(tx, 1));
     run(&inputs, &emitter, &control).expect("run")
 }
@@ -282,19 +287,12 @@ fn a_lean_run_summarises_like_a_full_one() {
     for mode in Mode::ALL {
         let cfg = modeled(mode, 2, 4096);
         let full = go(&cfg, &reqs, None);
-        let inputs = RunInputs {
-            config: cfg.clone(),
-            requests: reqs.clone().into(),
-            model: None,
-            cost: Some(Arc::new(cost())),
-            slo: Slo {
-                ttft_ms: 2000.0,
-                tpot_ms: 100.0,
-            },
-            stop_ids: Vec::new().into(),
-            lean: true,
-        };
-        let lean = run(&inputs, &Emitter::none(), &RunControl::default()).expect("lean");
+        let lean = run(
+            &inputs(&cfg, &reqs, &[], true),
+            &Emitter::none(),
+            &RunControl::default(),
+        )
+        .expect("lean");
         let (a, b) = (&full.summary, &lean.summary);
         assert_eq!(
             (

@@ -70,7 +70,7 @@ impl Experiment {
         if let Some(f) = &self.fit {
             f.check()?;
         }
-        Hardware::preset(&self.hardware)?;
+        Hardware::named(&self.hardware)?;
         LinkModel::parse(&self.link)?;
         self.workload_at(self.workload.rate)?.validate()?;
         self.sampling_params().validate()
@@ -138,7 +138,7 @@ impl Experiment {
         Ok(Resolved {
             configs,
             slo: self.slo,
-            hardware: Hardware::preset(&self.hardware)?,
+            hardware: Hardware::named(&self.hardware)?,
         })
     }
 }

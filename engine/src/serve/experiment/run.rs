@@ -90,7 +90,7 @@ pub fn prepare(
             // The datasheet profile of the GPU in hand when the experiment kept the CPU one.
             let mut hardware = resolved.hardware.clone();
             if let (true, Some(p)) = (hardware.name == "cpu", m.model.hardware_profile()) {
-                hardware = Hardware::preset(p)?;
+                hardware = Hardware::named(p)?;
             }
             let c = crate::measure::calibrate::calibrate(&m.model, hardware, &Emitter::none())?;
             emitter.progress(
