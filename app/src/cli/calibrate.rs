@@ -34,10 +34,7 @@ pub fn run_calibrate(a: CalibrateArgs) -> anyhow::Result<()> {
             anyhow::bail!("no built-in profile matches this GPU: name the closest with --hardware")
         }
     };
-    let shapes: usize = engine::measure::calibrate::grids(m.model.device())
-        .iter()
-        .map(|g| g.decode_batches.len() * g.prefill_lens.len())
-        .sum();
+    let shapes = engine::measure::calibrate::shape_count(m.model.device());
     eprintln!(
         "timing {shapes} step shapes of {} on {} …",
         m.name,
@@ -87,6 +84,10 @@ pub struct ValidateArgs {
     /// The workload [default: --scenario cpu-chat].
     #[command(flatten)]
     pub serve: ServeArgs,
+    /// Measured runs of the workload: the reference is their median, and their range (the
+    /// machine's own noise) is printed beside it.
+    #[arg(long, default_value_t = 1)]
+    pub repeats: usize,
 }
 
 pub fn run_validate(mut a: ValidateArgs) -> anyhow::Result<()> {
@@ -96,7 +97,7 @@ pub fn run_validate(mut a: ValidateArgs) -> anyhow::Result<()> {
     }
     s.check_outputs()?;
     let exp = s.experiment()?;
-    let v = follow(engine::measure::validate::spawn(exp)?, None)?;
+    let v = follow(engine::measure::validate::spawn(exp, a.repeats)?, None)?;
     let e = &v.experiment;
     println!(
         "{} on {}, {} requests at {} req/s, SLO TTFT {} ms / TPOT {} ms, {} logical GPUs",
@@ -109,28 +110,49 @@ pub fn run_validate(mut a: ValidateArgs) -> anyhow::Result<()> {
         e.gpus
     );
     println!("modeled clock: {}", v.cost_model);
+    let runs = v.measured.len();
     println!(
-        "\n{:<14} {:<14} {:>10} {:>10} {:>8}",
-        "mode", "figure", "measured", "modeled", "error"
+        "\n{:<14} {:<14} {:>10} {:>19} {:>10} {:>8}",
+        "mode",
+        "figure",
+        if runs > 1 { "measured*" } else { "measured" },
+        "measured range",
+        "modeled",
+        "error"
     );
     for r in &v.rows {
+        let (lo, hi) = r.measured_range;
         println!(
-            "{:<14} {:<14} {:>10.2} {:>10.2} {:>+7.1}%",
+            "{:<14} {:<14} {:>10.2} {:>19} {:>10.2} {:>+7.1}%",
             r.mode.name(),
             r.metric,
             r.measured,
+            format!("{lo:.2}–{hi:.2}"),
             r.modeled,
             r.rel_error * 100.0
         );
     }
     let mut errs: Vec<f64> = v.rows.iter().map(|r| r.rel_error.abs()).collect();
     errs.sort_by(f64::total_cmp);
+    let within = |x: f64| errs.iter().filter(|e| **e <= x).count();
     println!(
-        "\n|error|: median {:.1} %, worst {:.1} % over {} figures",
+        "\n|error|: median {:.1} %, worst {:.1} %; within 5 %: {} of {}, within 10 %: {}",
         engine::serve::metrics::percentile(&errs, 50.0) * 100.0,
         v.worst() * 100.0,
-        errs.len()
+        within(0.05),
+        errs.len(),
+        within(0.10)
     );
+    if runs > 1 {
+        let mut spread: Vec<f64> = v.rows.iter().map(|r| r.spread()).collect();
+        spread.sort_by(f64::total_cmp);
+        println!(
+            "* median of {runs} measured runs; their range is {:.1} % of it at the median figure, \
+             {:.1} % at the worst (the machine's own noise)",
+            engine::serve::metrics::percentile(&spread, 50.0) * 100.0,
+            spread.last().copied().unwrap_or(0.0) * 100.0
+        );
+    }
     if let Some(p) = &s.json {
         write_atomic(p, &serde_json::to_string_pretty(&v)?)?;
     }

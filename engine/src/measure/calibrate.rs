@@ -1,7 +1,8 @@
 //! Calibration: a grid of real steps on the device, fitted to the roofline of a hardware
-//! profile as `a + max(b_c · compute, b_m · memory)`. The result is a profile of its own
-//! (`this-machine`) that the modeled clock uses like any other.
+//! profile as `a + max(b_c · compute, b_m · memory) + s · min(…) + b_a · attention`. The result
+//! is a profile of its own (`this-machine`) that the modeled clock uses like any other.
 use super::interference::{measure, InterferenceConfig};
+use super::steps::{time_steps, StepShape, Timing};
 use crate::backend::{Device, DeviceModel};
 use crate::error::Result;
 use crate::serve::cost_model::{CostModel, StepWork};
@@ -21,7 +22,8 @@ pub struct Sample {
 /// prompt at one context, and the same decode batches alone at 4× that context, so that the
 /// attention term varies apart from the GEMMs. A GPU stays memory-bound up to hundreds of
 /// prefill tokens: its grid must reach compute-bound steps too, or the compute multiplier has
-/// nothing to fit.
+/// nothing to fit; and it must hold the small chunks chunked prefill makes (64–256 tokens),
+/// where compute and memory time are close and their overlap decides the step's time.
 pub fn grids(device: Device) -> Vec<InterferenceConfig> {
     let base = grid(device);
     let long = InterferenceConfig {
@@ -43,12 +45,29 @@ fn grid(device: Device) -> InterferenceConfig {
         },
         Device::Cuda(_) => InterferenceConfig {
             decode_batches: vec![1, 8, 32],
-            prefill_lens: vec![0, 512, 2048],
+            prefill_lens: vec![0, 64, 256, 512, 2048],
             context: 512,
             repeats: 3,
             seed: 0,
         },
     }
+}
+
+/// Prompts timed alone (no decode rows): the steps of a disaggregated prefill instance.
+pub fn prefill_only_lens(device: Device) -> Vec<usize> {
+    match device {
+        Device::Cpu => vec![64, 256],
+        Device::Cuda(_) => vec![64, 256, 512, 2048],
+    }
+}
+
+/// How many step shapes `calibrate_samples` times on `device`.
+pub fn shape_count(device: Device) -> usize {
+    let grid: usize = grids(device)
+        .iter()
+        .map(|g| g.decode_batches.len() * g.prefill_lens.len())
+        .sum();
+    grid + prefill_only_lens(device).len()
 }
 
 /// Measures the grid on `model` and fits the roofline of `hardware` (its own correction, if
@@ -58,16 +77,37 @@ pub fn calibrate_samples(
     hardware: Hardware,
     emitter: &Emitter,
 ) -> Result<(CostModel, Vec<Sample>)> {
-    let mut rows = Vec::new();
-    for g in grids(model.device()) {
-        rows.extend(measure(model, &g, emitter, &RunControl::default())?);
+    let mut pairs = Vec::new();
+    let grid = grids(model.device());
+    for g in &grid {
+        let rows = measure(model, g, emitter, &RunControl::default())?;
+        pairs.extend(rows.iter().map(|r| (r.work(), r.step_ms / 1e3)));
+    }
+    let repeats = grid.first().map_or(2, |g| g.repeats);
+    let alone = prefill_only_lens(model.device());
+    for (i, &l) in alone.iter().enumerate() {
+        let shape = StepShape {
+            decode: 0,
+            context: 0,
+            prefill: l,
+        };
+        let mut s = model.session_for(shape.kv_tokens(repeats, 16))?;
+        let vocab = model.spec().vocab_size;
+        let timing = Timing::with_sampling_fixed_context();
+        let ms = time_steps(s.as_mut(), vocab, shape, repeats, i as u64, timing)?;
+        emitter.progress(
+            None,
+            i + 1,
+            alone.len(),
+            format!("prefill {l} alone: {ms:.2} ms"),
+        );
+        pairs.push((shape.work(), ms / 1e3));
     }
     let hardware = Hardware {
         correction: None,
         ..hardware
     };
     let mut cm = CostModel::roofline_only(model.spec().clone(), hardware);
-    let pairs: Vec<_> = rows.iter().map(|r| (r.work(), r.step_ms / 1e3)).collect();
     cm.fit(&pairs)?;
     let samples = pairs
         .iter()
@@ -97,6 +137,7 @@ pub fn profile(cm: &CostModel, model_name: &str, device: Device) -> Hardware {
             b_compute: cm.b_compute,
             b_memory: cm.b_memory,
             b_attention: cm.b_attention,
+            serial: cm.serial,
             fitted_on,
         }),
         ..cm.hardware.clone()

@@ -21,6 +21,10 @@ pub struct Correction {
     /// Multiplier on the attention time.
     #[serde(default = "one_f")]
     pub b_attention: f64,
+    /// Share of the smaller GEMM time (compute or memory) that does not overlap the larger:
+    /// 0 is the ideal roofline's max, 1 their sum.
+    #[serde(default)]
+    pub serial: f64,
     /// Model and device the steps were measured on (`smollm2-135m on cpu`).
     pub fitted_on: String,
 }
@@ -287,6 +291,7 @@ mod tests {
             b_compute: 1.5,
             b_memory: 1.2,
             b_attention: 1.1,
+            serial: 0.25,
             fitted_on: "smollm2-135m on cpu".into(),
         });
         let p = dir.path().join("sub").join("p.ron");
