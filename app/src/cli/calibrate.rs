@@ -152,6 +152,11 @@ pub fn run_validate(mut a: ValidateArgs) -> anyhow::Result<()> {
             engine::serve::metrics::percentile(&spread, 50.0) * 100.0,
             spread.last().copied().unwrap_or(0.0) * 100.0
         );
+        let inside = v.rows.iter().filter(|r| r.modeled_in_range()).count();
+        println!(
+            "  the modeled figure lies inside the measured range for {inside} of {}",
+            v.rows.len()
+        );
     }
     if let Some(p) = &s.json {
         write_atomic(p, &serde_json::to_string_pretty(&v)?)?;

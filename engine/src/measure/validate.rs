@@ -26,6 +26,11 @@ pub struct ErrorRow {
 }
 
 impl ErrorRow {
+    /// Whether the model lands between the lowest and highest measured run.
+    pub fn modeled_in_range(&self) -> bool {
+        (self.measured_range.0..=self.measured_range.1).contains(&self.modeled)
+    }
+
     /// (max − min) / median of the measured runs: how far the machine disagrees with itself.
     pub fn spread(&self) -> f64 {
         relative(self.measured_range.1 - self.measured_range.0, self.measured).abs()
@@ -250,6 +255,8 @@ mod tests {
         assert_eq!(r.metric, "p50 TTFT ms");
         assert_eq!((r.measured, r.measured_range), (11.0, (10.0, 14.0)));
         assert!((r.rel_error - 0.1).abs() < 1e-12 && (r.spread() - 4.0 / 11.0).abs() < 1e-12);
+        assert!(r.modeled_in_range());
+        assert!(!compare(&[&a, &b, &c], &run(15.0))[0].modeled_in_range());
         assert_eq!(rows[4].rel_error, 0.0, "0 measured and 0 modeled agree");
     }
 }
