@@ -120,7 +120,10 @@ pub fn trace_line(data: &[u8]) -> bool {
             r.prompt.len() + r.output_tokens <= TRACE_MAX_CONTEXT,
             "{r:?}"
         );
-        assert!(r.prompt.iter().all(|&t| t < TRACE_VOCAB as u32), "{r:?}");
+        assert!(
+            r.prompt.ids().iter().all(|&t| t < TRACE_VOCAB as u32),
+            "{r:?}"
+        );
     }
     true
 }

@@ -6,7 +6,7 @@ fn request(arrival: f64, times: &[f64], stamps: (f64, Option<(f64, f64)>, f64)) 
     let spec = RequestSpec {
         id: 0,
         arrival_s: arrival,
-        prompt: vec![1; 10],
+        prompt: vec![1; 10].into(),
         output_tokens: times.len(),
     };
     let mut r = Request::new(&spec);

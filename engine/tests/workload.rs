@@ -62,7 +62,7 @@ fn lengths_follow_their_distribution_and_fit_the_context() {
     assert!(r.iter().all(|q| q.prompt.len() + q.output_tokens <= 2048));
     assert!(r
         .iter()
-        .all(|q| q.prompt.iter().all(|&t| (17..1000).contains(&t))));
+        .all(|q| q.prompt.ids().iter().all(|&t| (17..1000).contains(&t))));
 }
 
 #[test]
@@ -93,7 +93,7 @@ fn traces_replay_and_bad_lines_are_named() {
     let r = parse_trace(text, &enc, 1000, 17, 2048, 1).expect("trace");
     assert_eq!(r.len(), 2);
     assert_eq!((r[0].prompt.len(), r[0].output_tokens), (12, 3));
-    assert_eq!(r[1].prompt, vec![104, 101, 108, 108, 111]);
+    assert_eq!(r[1].prompt.to_vec(), vec![104, 101, 108, 108, 111]);
     assert_eq!(r[1].arrival_s, 0.5);
     for (bad, line) in [
         ("{\"arrival_s\": 0.0, \"output_tokens\": 3}", 1),
@@ -105,4 +105,29 @@ fn traces_replay_and_bad_lines_are_named() {
         let e = parse_trace(bad, &enc, 1000, 17, 2048, 1).unwrap_err().to_string();
         assert!(e.contains(&format!("trace line {line}")), "{e}");
     }
+}
+
+/// Lean runs hold seeded prompts: every arrival, prompt length and output length is the held
+/// workload's, the ids are valid ones, and the same seed draws the same ids again.
+#[test]
+fn a_seeded_workload_has_the_held_workloads_shape() {
+    let mut w = spec(8.0, 1.0, 300);
+    w.prompt = LenDist::Uniform { lo: 1, hi: 900 };
+    w.output = LenDist::Uniform { lo: 1, hi: 60 };
+    let held = w.generate(1000, 17, 2048).expect("held");
+    let seeded = w.generate_seeded(1000, 17, 2048).expect("seeded");
+    let shape = |r: &[engine::serve::request::RequestSpec]| {
+        r.iter()
+            .map(|q| (q.id, q.arrival_s, q.prompt.len(), q.output_tokens))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(shape(&held), shape(&seeded));
+    assert!(seeded
+        .iter()
+        .all(|q| q.prompt.ids().iter().all(|&t| (17..1000).contains(&t))));
+    let again = w.generate_seeded(1000, 17, 2048).expect("again");
+    assert!(seeded
+        .iter()
+        .zip(&again)
+        .all(|(a, b)| a.prompt.to_vec() == b.prompt.to_vec()));
 }

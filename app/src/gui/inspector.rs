@@ -102,8 +102,10 @@ fn request_text_ui(ui: &mut Ui, w: &Workbench, mode: Mode, id: u64) {
         .id_salt("request_text")
         .max_height(260.0)
         .show(ui, |ui| {
-            for (name, ids) in [("Prompt", prompt), ("Output", output.map(|v| v.as_slice()))] {
+            let output = output.map(|v| std::borrow::Cow::Borrowed(v.as_slice()));
+            for (name, ids) in [("Prompt", prompt), ("Output", output)] {
                 let Some(ids) = ids else { continue };
+                let ids: &[u32] = &ids;
                 ui.strong(format!("{name} ({} tokens)", ids.len()));
                 // Text only from real weights: synthetic weights' text means nothing.
                 match info.decode(ids).filter(|_| real) {

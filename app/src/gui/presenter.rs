@@ -203,7 +203,7 @@ fn chat_prompts(
         );
         if let Ok(ids) = t.encode(&text) {
             if !ids.is_empty() {
-                r.prompt = ids;
+                r.prompt = ids.into();
             }
         }
     }

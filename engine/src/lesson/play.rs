@@ -60,13 +60,13 @@ pub fn with_long_prompt(
     let output_tokens = out.get(mid).map_or(16, |r| r.output_tokens);
     // Any token ids do: steps cost the same whatever the text.
     let span = vocab_size.saturating_sub(17).max(1);
-    let prompt = (0..tokens).map(|i| (17 + i * 7919 % span) as u32).collect();
+    let prompt: Vec<u32> = (0..tokens).map(|i| (17 + i * 7919 % span) as u32).collect();
     out.insert(
         mid,
         RequestSpec {
             id: 0,
             arrival_s,
-            prompt,
+            prompt: prompt.into(),
             output_tokens,
         },
     );

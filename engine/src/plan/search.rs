@@ -109,7 +109,7 @@ impl Searcher<'_> {
             seed,
         };
         let spec = &self.c.card.spec;
-        let reqs = w.generate(spec.vocab_size, 0, spec.max_context)?;
+        let reqs = w.generate_seeded(spec.vocab_size, 0, spec.max_context)?;
         let inputs = RunInputs {
             config: serve_config(self.c, cand),
             requests: reqs.into(),

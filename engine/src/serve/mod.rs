@@ -12,6 +12,7 @@ pub mod hardware;
 pub mod link;
 pub mod live;
 pub mod metrics;
+pub mod prompt;
 pub mod request;
 pub mod sched;
 pub mod sweep;

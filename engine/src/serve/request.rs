@@ -1,6 +1,7 @@
 //! A request as the schedulers see it (vLLM v1 shape): tokens so far (prompt + generated) and
 //! how many of them are already in the KV cache. There is no "prefill phase": a step computes
 //! `tokens.len() - computed` tokens or a chunk of them, and the last one yields the next token.
+pub use super::prompt::Prompt;
 use serde::{Deserialize, Serialize};
 
 pub type ReqId = u64;
@@ -10,7 +11,7 @@ pub type ReqId = u64;
 pub struct RequestSpec {
     pub id: ReqId,
     pub arrival_s: f64,
-    pub prompt: Vec<u32>,
+    pub prompt: Prompt,
     pub output_tokens: usize,
 }
 
@@ -55,7 +56,7 @@ impl Request {
             id: spec.id,
             arrival_s: spec.arrival_s,
             prompt_len: spec.prompt.len(),
-            tokens: spec.prompt.clone(),
+            tokens: spec.prompt.to_vec(),
             computed: 0,
             output_tokens: spec.output_tokens,
             // Grown as tokens come: reserving every output up front held all of them at once.

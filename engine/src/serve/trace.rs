@@ -73,7 +73,7 @@ pub fn parse_trace(
         out.push(RequestSpec {
             id: out.len() as u64,
             arrival_s: l.arrival_s,
-            prompt,
+            prompt: prompt.into(),
             output_tokens: l.output_tokens,
         });
     }

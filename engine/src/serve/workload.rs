@@ -3,7 +3,7 @@
 //! burstier) and mean 1/rate; an infinite rate sends everything at t = 0. Everything is drawn
 //! from one RNG seeded by the run, so the same seed gives the same requests for every mode.
 use crate::error::{EngineError, Result};
-use crate::serve::request::RequestSpec;
+use crate::serve::request::{Prompt, RequestSpec};
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Gamma, LogNormal, Normal};
 use serde::{Deserialize, Serialize};
@@ -217,6 +217,27 @@ impl WorkloadSpec {
         first_id: u32,
         max_context: usize,
     ) -> Result<Vec<RequestSpec>> {
+        self.generate_as(vocab, first_id, max_context, false)
+    }
+
+    /// `generate` with seeded prompts (`Prompt::Seeded`, for lean runs): the same arrivals and
+    /// lengths, other ids, 32 bytes per prompt.
+    pub fn generate_seeded(
+        &self,
+        vocab: usize,
+        first_id: u32,
+        max_context: usize,
+    ) -> Result<Vec<RequestSpec>> {
+        self.generate_as(vocab, first_id, max_context, true)
+    }
+
+    fn generate_as(
+        &self,
+        vocab: usize,
+        first_id: u32,
+        max_context: usize,
+        seeded: bool,
+    ) -> Result<Vec<RequestSpec>> {
         self.validate()?;
         if max_context < 2 {
             return Err(EngineError::Invalid(
@@ -243,7 +264,14 @@ impl WorkloadSpec {
             }
             let output_tokens = self.output.sample(&mut rng, max_context - 1);
             let prompt_len = self.prompt.sample(&mut rng, max_context - output_tokens);
-            let prompt = random_prompt(&mut rng, prompt_len, vocab, first_id);
+            // The held ids' draws are taken either way, so both forms share every length.
+            let ids = random_prompt(&mut rng, prompt_len, vocab, first_id);
+            let prompt = if seeded {
+                let seed = super::prompt::prompt_seed(self.seed, out.len() as u64);
+                Prompt::seeded(seed, prompt_len, vocab, first_id)
+            } else {
+                Prompt::Ids(ids)
+            };
             out.push(RequestSpec {
                 id: out.len() as u64,
                 arrival_s: t,

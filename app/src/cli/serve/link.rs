@@ -115,7 +115,7 @@ impl Link {
         let spec = RequestSpec {
             id: 0,
             arrival_s: 0.0,
-            prompt: s.prompt.clone(),
+            prompt: s.prompt.clone().into(),
             output_tokens: s.max_tokens,
         };
         self.config

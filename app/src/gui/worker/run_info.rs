@@ -51,13 +51,13 @@ impl RunInfo {
     }
 
     /// The prompt's token ids of request `id`, when kept.
-    pub fn prompt(&self, id: u64) -> Option<&[u32]> {
+    pub fn prompt(&self, id: u64) -> Option<std::borrow::Cow<'_, [u32]>> {
         let p = self.prompts.as_ref()?;
         // Requests are numbered in order; search in case a trace numbered them otherwise.
         p.get(id as usize)
             .filter(|r| r.id == id)
             .or_else(|| p.iter().find(|r| r.id == id))
-            .map(|r| r.prompt.as_slice())
+            .map(|r| r.prompt.ids())
     }
 
     /// The text of `ids`, when a model's tokenizer is at hand and decodes them.

@@ -123,16 +123,21 @@ impl<'a> Sim<'a> {
             (_, _, Some(m)) => m.kv_value_bytes(),
             _ => std::mem::size_of::<f32>(),
         };
-        let samplers = inp
-            .requests
-            .iter()
-            .map(|r| {
-                Sampler::new(SamplingParams {
-                    seed: cfg.sampling.seed.wrapping_add(r.id),
-                    ..cfg.sampling
+        // The modeled clock samples nothing; a sampler (~380 bytes) per request was most of a
+        // lean run's memory per request.
+        let samplers = if cfg.clock == ClockKind::Modeled {
+            Vec::new()
+        } else {
+            inp.requests
+                .iter()
+                .map(|r| {
+                    Sampler::new(SamplingParams {
+                        seed: cfg.sampling.seed.wrapping_add(r.id),
+                        ..cfg.sampling
+                    })
                 })
-            })
-            .collect();
+                .collect()
+        };
         control.reserve_ids(inp.requests.len());
         Ok(Sim {
             inp,
@@ -162,7 +167,7 @@ impl<'a> Sim<'a> {
             kv_bytes_per_token: 2 * spec.n_layers * spec.kv_dim() * kv_value_bytes,
             vocab_size: spec.vocab_size,
             steps: Vec::new(),
-            done: Vec::new(),
+            done: Vec::with_capacity(inp.requests.len()),
             aborted: 0,
             pending_aborts: Vec::new(),
             last_load: Vec::new(),
@@ -363,7 +368,7 @@ impl<'a> Sim<'a> {
         }
         if self.inp.lean {
             if let Some(spec) = self.inp.requests.get(id as usize) {
-                self.reqs[id as usize].tokens = spec.prompt.clone();
+                self.reqs[id as usize].tokens = spec.prompt.to_vec();
             }
         }
         let front: Vec<usize> = (0..self.inst.len())

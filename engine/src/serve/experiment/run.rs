@@ -137,7 +137,8 @@ impl Prepared {
     }
 
     /// The workload at `rate` (the same seed gives the same requests for every mode), from the
-    /// trace when there is one; checked against every mode's config.
+    /// trace when there is one; checked against every mode's config. Lean runs hold seeded
+    /// prompts (the same lengths and arrivals, other ids).
     pub fn requests(&self, rate: f64) -> Result<Arc<[RequestSpec]>> {
         let e = &self.experiment;
         let reqs = match &e.workload.trace {
@@ -161,8 +162,13 @@ impl Prepared {
                 })?
             }
             None => {
-                e.workload_at(rate)?
-                    .generate(self.spec.vocab_size, 17, self.spec.max_context)?
+                let w = e.workload_at(rate)?;
+                let (vocab, max) = (self.spec.vocab_size, self.spec.max_context);
+                if e.lean {
+                    w.generate_seeded(vocab, 17, max)?
+                } else {
+                    w.generate(vocab, 17, max)?
+                }
             }
         };
         for c in &self.resolved.configs {

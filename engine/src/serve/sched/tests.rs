@@ -10,7 +10,7 @@ fn reqs(prompts: &[usize], out: usize) -> Vec<Request> {
             Request::new(&RequestSpec {
                 id: i as u64,
                 arrival_s: 0.0,
-                prompt: vec![1; p],
+                prompt: vec![1; p].into(),
                 output_tokens: out,
             })
         })

@@ -1,7 +1,7 @@
 //! Requests that come and go while a run goes on: injections (the presenter's long prompt, a
 //! server's HTTP requests) arrive at the run's current time; aborts (a client that went away)
 //! free the request's sequence and KV blocks as soon as no step or transfer holds them.
-use super::{Ev, Sim};
+use super::{ClockKind, Ev, Sim};
 use crate::error::{EngineError, Result};
 use crate::sampler::{Sampler, SamplingParams};
 use crate::serve::events::Event;
@@ -43,18 +43,20 @@ impl Sim<'_> {
             let spec = RequestSpec {
                 id,
                 arrival_s,
-                prompt,
+                prompt: prompt.into(),
                 output_tokens: inj.output_tokens.max(1),
             };
             self.cfg.check_request(&spec)?;
             let mut r = Request::new(&spec);
             r.stop_at_eos = inj.stop_at_eos;
             self.reqs.push(r);
-            self.samplers
-                .push(Sampler::new(inj.sampling.unwrap_or(SamplingParams {
-                    seed: self.cfg.sampling.seed.wrapping_add(id),
-                    ..self.cfg.sampling
-                })));
+            if self.cfg.clock != ClockKind::Modeled {
+                self.samplers
+                    .push(Sampler::new(inj.sampling.unwrap_or(SamplingParams {
+                        seed: self.cfg.sampling.seed.wrapping_add(id),
+                        ..self.cfg.sampling
+                    })));
+            }
             self.push(now, Ev::Arrival(id));
         }
         self.pending_aborts.extend(aborted);
