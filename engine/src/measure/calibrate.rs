@@ -85,15 +85,18 @@ pub fn calibrate_samples(
     }
     let repeats = grid.first().map_or(2, |g| g.repeats);
     let alone = prefill_only_lens(model.device());
+    let shape = |prefill| StepShape {
+        decode: 0,
+        context: 0,
+        prefill,
+    };
+    // Each timed prompt is freed after its step, so the longest one sizes the session.
+    let longest = alone.iter().copied().max().unwrap_or(0);
+    let mut s = model.session_for(shape(longest).kv_tokens(repeats, 16))?;
+    let vocab = model.spec().vocab_size;
+    let timing = Timing::with_sampling_fixed_context();
     for (i, &l) in alone.iter().enumerate() {
-        let shape = StepShape {
-            decode: 0,
-            context: 0,
-            prefill: l,
-        };
-        let mut s = model.session_for(shape.kv_tokens(repeats, 16))?;
-        let vocab = model.spec().vocab_size;
-        let timing = Timing::with_sampling_fixed_context();
+        let shape = shape(l);
         let ms = time_steps(s.as_mut(), vocab, shape, repeats, i as u64, timing)?;
         emitter.progress(
             None,

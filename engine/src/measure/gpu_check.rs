@@ -146,7 +146,7 @@ pub fn step_flops(spec: &ModelSpec, s: StepShape) -> f64 {
 /// Bytes one step must read at least: the bf16 weights of every matmul and the KV of every
 /// token in the step's sequences, once (not once per query: a prefill's queries share it).
 pub fn step_bytes(spec: &ModelSpec, weight_bytes: usize, s: StepShape) -> f64 {
-    let kv = 2 * 2 * spec.n_layers * spec.kv_dim() * s.work().kv_tokens_read;
+    let kv = 2 * spec.kv_values_per_token() * s.work().kv_tokens_read;
     (weight_bytes + kv) as f64
 }
 

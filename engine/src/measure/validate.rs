@@ -41,7 +41,7 @@ impl ErrorRow {
 pub struct Validation {
     /// The experiment as it ran (machine fit applied), measured clock.
     pub experiment: Experiment,
-    /// `a + max(b_c · compute, b_m · memory)` as fitted, in words.
+    /// The fitted correction in words (`CostModel::describe`) and the profile it corrects.
     pub cost_model: String,
     pub rows: Vec<ErrorRow>,
     /// Every measured run, each with one report per mode.
@@ -70,7 +70,7 @@ fn figures(r: &RunReport) -> [(&'static str, f64); 5] {
     ]
 }
 
-/// (x − 0) relative to `base`: 0 when both are 0, infinite when only the base is.
+/// `diff` relative to `base`: 0 when `diff` is 0, infinite when only the base is.
 fn relative(diff: f64, base: f64) -> f64 {
     if diff == 0.0 {
         0.0

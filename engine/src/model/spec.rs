@@ -24,6 +24,10 @@ impl ModelSpec {
     pub fn kv_dim(&self) -> usize {
         self.n_kv_heads * self.head_dim()
     }
+    /// Values the KV cache holds per token: K and V of every layer's KV heads (GQA-aware).
+    pub fn kv_values_per_token(&self) -> usize {
+        2 * self.n_layers * self.kv_dim()
+    }
     /// Parameters touched per token by the linear layers (the LM head included).
     pub fn matmul_params(&self) -> usize {
         let d = self.d_model;

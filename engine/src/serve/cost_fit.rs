@@ -62,10 +62,23 @@ pub(crate) fn fit(xs: &[Point]) -> Fitted {
     )
 }
 
+/// The corrected GEMM time: the larger of the scaled compute and memory times, plus the share
+/// `serial` of the smaller that does not overlap it. The modeled clock predicts with it too.
+pub(crate) fn gemm_time(compute: f64, memory: f64, b_c: f64, b_m: f64, serial: f64) -> f64 {
+    let (c, m) = (b_c * compute, b_m * memory);
+    c.max(m) + serial * c.min(m)
+}
+
 /// The model's seconds for a sample's terms.
 fn predict(p: &Point, f: &Fitted) -> f64 {
-    let (c, m) = (f.b_compute * p.gemm_compute, f.b_memory * p.gemm_memory);
-    f.a + c.max(m) + f.serial * c.min(m) + f.b_attention * p.attention
+    let gemm = gemm_time(
+        p.gemm_compute,
+        p.gemm_memory,
+        f.b_compute,
+        f.b_memory,
+        f.serial,
+    );
+    f.a + gemm + f.b_attention * p.attention
 }
 
 /// Σ ((predicted − t) / t)² of the max-model: what the linear fits approximate.

@@ -13,7 +13,7 @@
 //! bytes by KV heads (replicated when there are fewer heads than GPUs), and adds two ring
 //! all-reduces of the step's activations per layer over the intra-node link, not overlapped
 //! with compute (Megatron-LM's layout; Vidur and DistServe model TP the same way).
-use super::cost_fit::{fit, Point};
+use super::cost_fit::{fit, gemm_time, Point};
 pub use super::hardware::Hardware;
 use crate::error::{EngineError, Result};
 use crate::model::spec::ModelSpec;
@@ -118,8 +118,7 @@ impl CostModel {
 
     /// The corrected GEMM time from its compute and memory times.
     fn gemm_s(&self, compute: f64, memory: f64) -> f64 {
-        let (c, m) = (self.b_compute * compute, self.b_memory * memory);
-        c.max(m) + self.serial * c.min(m)
+        gemm_time(compute, memory, self.b_compute, self.b_memory, self.serial)
     }
 
     /// Roofline terms of a step on one `tp`-way instance, uncorrected.
@@ -142,8 +141,7 @@ impl CostModel {
         // KV heads a GPU holds are read once per sequence.
         let flops_per_pair = 4.0 * (spec.n_layers * spec.d_model) as f64 / tpf;
         let kv_share = spec.n_kv_heads.div_ceil(tp) as f64 / spec.n_kv_heads as f64;
-        let bytes_per_kv =
-            (2 * spec.n_layers * spec.kv_dim()) as f64 * hw.kv_bytes_per_value * kv_share;
+        let bytes_per_kv = hw.kv_bytes_per_token(spec) * kv_share;
         let part = |pairs: usize, kv: usize| {
             (flops_per_pair * pairs as f64 / peak).max(bytes_per_kv * kv as f64 / bw)
         };

@@ -201,7 +201,7 @@ impl Hardware {
 
     /// Bytes of KV cache one token takes in the whole model (GQA: only the KV heads count).
     pub fn kv_bytes_per_token(&self, spec: &ModelSpec) -> f64 {
-        (2 * spec.n_layers * spec.kv_dim()) as f64 * self.kv_bytes_per_value
+        spec.kv_values_per_token() as f64 * self.kv_bytes_per_value
     }
 
     /// Bytes of weights each GPU of a `tp`-way instance holds (every matrix split `tp` ways;

@@ -2,31 +2,32 @@
 //! time does not depend on which ids a prompt holds, so a large generated workload (`lean`
 //! runs) keeps 32 bytes per prompt instead of four per token, and the run materialises a
 //! prompt only while its request is in flight.
-use rand::{Rng, SeedableRng};
+use super::workload::random_prompt;
+use rand::SeedableRng;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
 
 #[derive(Clone, PartialEq)]
 pub enum Prompt {
     Ids(Vec<u32>),
-    /// `len` ids uniform in `[lo, hi)`, drawn from `seed`.
+    /// `len` ids drawn from `seed` as `workload::random_prompt` draws them.
     Seeded {
         seed: u64,
         len: u32,
-        lo: u32,
-        hi: u32,
+        vocab: u32,
+        first_id: u32,
     },
 }
 
 impl Prompt {
-    /// A seeded prompt of `len` ids in `[first_id, vocab)` (clamped like `random_prompt`).
+    /// A seeded prompt of `len` ids in `[first_id, vocab)`.
     pub fn seeded(seed: u64, len: usize, vocab: usize, first_id: u32) -> Prompt {
-        let hi = vocab.min(u32::MAX as usize) as u32;
+        let small = |x: usize| x.min(u32::MAX as usize) as u32;
         Prompt::Seeded {
             seed,
-            len: len.min(u32::MAX as usize) as u32,
-            lo: first_id.min(hi.saturating_sub(1)),
-            hi: hi.max(1),
+            len: small(len),
+            vocab: small(vocab),
+            first_id,
         }
     }
 
@@ -45,9 +46,15 @@ impl Prompt {
     pub fn ids(&self) -> Cow<'_, [u32]> {
         match self {
             Prompt::Ids(v) => Cow::Borrowed(v),
-            &Prompt::Seeded { seed, len, lo, hi } => {
+            &Prompt::Seeded {
+                seed,
+                len,
+                vocab,
+                first_id,
+            } => {
                 let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
-                Cow::Owned((0..len).map(|_| rng.random_range(lo..hi)).collect())
+                let (len, vocab) = (len as usize, vocab as usize);
+                Cow::Owned(random_prompt(&mut rng, len, vocab, first_id))
             }
         }
     }

@@ -73,6 +73,20 @@ pub fn run(inp: &RunInputs, emitter: &Emitter, control: &RunControl) -> Result<R
     })
 }
 
+/// Whether steps sample tokens: the modeled clock samples nothing, and a sampler (~380 bytes)
+/// per request was most of a lean run's memory per request.
+fn samples(cfg: &ServeConfig) -> bool {
+    cfg.clock != ClockKind::Modeled
+}
+
+/// Request `id`'s sampling: the run's settings, seeded per request.
+fn sampling_for(cfg: &ServeConfig, id: ReqId) -> SamplingParams {
+    SamplingParams {
+        seed: cfg.sampling.seed.wrapping_add(id),
+        ..cfg.sampling
+    }
+}
+
 impl<'a> Sim<'a> {
     fn new(inp: &'a RunInputs, emitter: &'a Emitter, control: &'a RunControl) -> Result<Self> {
         let cfg = &inp.config;
@@ -123,20 +137,13 @@ impl<'a> Sim<'a> {
             (_, _, Some(m)) => m.kv_value_bytes(),
             _ => std::mem::size_of::<f32>(),
         };
-        // The modeled clock samples nothing; a sampler (~380 bytes) per request was most of a
-        // lean run's memory per request.
-        let samplers = if cfg.clock == ClockKind::Modeled {
-            Vec::new()
-        } else {
+        let samplers = if samples(cfg) {
             inp.requests
                 .iter()
-                .map(|r| {
-                    Sampler::new(SamplingParams {
-                        seed: cfg.sampling.seed.wrapping_add(r.id),
-                        ..cfg.sampling
-                    })
-                })
+                .map(|r| Sampler::new(sampling_for(cfg, r.id)))
                 .collect()
+        } else {
+            Vec::new()
         };
         control.reserve_ids(inp.requests.len());
         Ok(Sim {
@@ -164,7 +171,7 @@ impl<'a> Sim<'a> {
             now: 0.0,
             rr: 0,
             handoff: VecDeque::new(),
-            kv_bytes_per_token: 2 * spec.n_layers * spec.kv_dim() * kv_value_bytes,
+            kv_bytes_per_token: spec.kv_values_per_token() * kv_value_bytes,
             vocab_size: spec.vocab_size,
             steps: Vec::new(),
             done: Vec::with_capacity(inp.requests.len()),

@@ -1,9 +1,9 @@
 //! Requests that come and go while a run goes on: injections (the presenter's long prompt, a
 //! server's HTTP requests) arrive at the run's current time; aborts (a client that went away)
 //! free the request's sequence and KV blocks as soon as no step or transfer holds them.
-use super::{ClockKind, Ev, Sim};
+use super::{samples, sampling_for, Ev, Sim};
 use crate::error::{EngineError, Result};
-use crate::sampler::{Sampler, SamplingParams};
+use crate::sampler::Sampler;
 use crate::serve::events::Event;
 use crate::serve::request::{ReqId, Request, RequestSpec};
 
@@ -50,12 +50,9 @@ impl Sim<'_> {
             let mut r = Request::new(&spec);
             r.stop_at_eos = inj.stop_at_eos;
             self.reqs.push(r);
-            if self.cfg.clock != ClockKind::Modeled {
-                self.samplers
-                    .push(Sampler::new(inj.sampling.unwrap_or(SamplingParams {
-                        seed: self.cfg.sampling.seed.wrapping_add(id),
-                        ..self.cfg.sampling
-                    })));
+            if samples(self.cfg) {
+                let params = inj.sampling.unwrap_or_else(|| sampling_for(self.cfg, id));
+                self.samplers.push(Sampler::new(params));
             }
             self.push(now, Ev::Arrival(id));
         }
